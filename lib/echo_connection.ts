@@ -1,0 +1,135 @@
+/**
+ * The echo loop for one connection: read a chunk, write it all back,
+ * repeat; on end of input, half-close.
+ *
+ * @module
+ */
+
+import { IdleTimer } from "./_idle_timer.ts";
+import { writeAll } from "./_write_all.ts";
+
+/**
+ * Size of the one buffer each connection reuses. 64 KiB matches what the
+ * kernel typically hands over per read on loopback, so larger buffers buy
+ * little throughput and cost memory on every connection.
+ */
+export const DEFAULT_BUFFER_SIZE = 64 * 1024;
+
+/**
+ * Why a connection ended, as logged:
+ * - `eof`: the peer half-closed and everything was echoed;
+ * - `reset`: the peer reset or aborted the connection;
+ * - `broken-pipe`: the peer stopped reading for good while we wrote;
+ * - `idle-timeout`: silent for longer than the idle timeout;
+ * - `shutdown`: still open when the server's drain deadline passed;
+ * - `error`: anything else (the error is logged alongside).
+ */
+export type CloseReason =
+  | "eof"
+  | "reset"
+  | "broken-pipe"
+  | "idle-timeout"
+  | "shutdown"
+  | "error";
+
+/** Options for {@linkcode echoConnection}. */
+export interface EchoConnectionOptions {
+  /**
+   * Bytes read (and written back) at a time. Never more than this is held
+   * per connection: the next read waits until the previous chunk is written.
+   * @default {65536}
+   */
+  bufferSize?: number;
+  /**
+   * Close the connection after this many ms with nothing read or written;
+   * `0` never does.
+   * @default {0}
+   */
+  idleTimeout?: number;
+  /** Aborting it closes the connection at once with reason `shutdown`. */
+  signal?: AbortSignal;
+}
+
+/** How a connection went. */
+export interface EchoResult {
+  /** Bytes read and fully written back. */
+  bytesEchoed: number;
+  /** Why it ended. */
+  reason: CloseReason;
+  /** The error behind `reset`, `broken-pipe` or `error`. */
+  error?: unknown;
+}
+
+/**
+ * Echoes everything read from `conn` back to it until the peer half-closes,
+ * then half-closes too. Never throws: connection errors are part of the
+ * result, so one bad peer cannot escape into the server.
+ *
+ * The caller keeps ownership of `conn` and closes it afterwards (`using`);
+ * this function closes it early only for `idle-timeout` and `shutdown`.
+ *
+ * @param conn An open connection.
+ * @param options Buffer size, idle timeout and shutdown signal.
+ * @returns Bytes echoed and why the connection ended.
+ *
+ * @example
+ * ```ts
+ * import { echoConnection } from "./echo_connection.ts";
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * for await (const conn of listener) {
+ *   using _ = conn;
+ *   await echoConnection(conn, { idleTimeout: 30_000 });
+ * }
+ * ```
+ */
+export async function echoConnection(
+  conn: Deno.Conn,
+  options: EchoConnectionOptions = {},
+): Promise<EchoResult> {
+  const { bufferSize = DEFAULT_BUFFER_SIZE, idleTimeout = 0, signal } = options;
+  const buffer = new Uint8Array(bufferSize);
+  let bytesEchoed = 0;
+  let forcedReason: CloseReason | undefined;
+  // Closing the connection is the only way to interrupt a pending read.
+  const forceClose = (reason: CloseReason) => {
+    if (forcedReason !== undefined) return;
+    forcedReason = reason;
+    conn.close();
+  };
+  const onAbort = () => forceClose("shutdown");
+  signal?.addEventListener("abort", onAbort, { once: true });
+  using idle = idleTimeout > 0
+    ? new IdleTimer(idleTimeout, () => forceClose("idle-timeout"))
+    : undefined;
+  try {
+    if (signal?.aborted) forceClose("shutdown");
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      idle?.touch();
+      await writeAll(conn, buffer.subarray(0, n));
+      idle?.touch();
+      bytesEchoed += n;
+    }
+    await conn.closeWrite();
+    return { bytesEchoed, reason: "eof" };
+  } catch (error) {
+    if (forcedReason !== undefined) {
+      return { bytesEchoed, reason: forcedReason };
+    }
+    return { bytesEchoed, reason: reasonFor(error), error };
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function reasonFor(error: unknown): CloseReason {
+  if (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted
+  ) {
+    return "reset";
+  }
+  if (error instanceof Deno.errors.BrokenPipe) return "broken-pipe";
+  return "error";
+}

@@ -1,0 +1,174 @@
+/**
+ * The echo server: accepts connections, runs {@linkcode echoConnection} on
+ * each, enforces the connection limit, survives accept failures, and drains
+ * on shutdown.
+ *
+ * @module
+ */
+
+import { formatAddress } from "./address.ts";
+import { delay } from "./_delay.ts";
+import {
+  echoConnection,
+  type EchoConnectionOptions,
+} from "./echo_connection.ts";
+import { Logger } from "./logger.ts";
+
+/** How long open connections may finish after shutdown begins, by default. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+
+// Accept failures (EMFILE when out of file descriptors, ENOBUFS, …) retry
+// after a pause that doubles up to a ceiling: the pending connection stays
+// queued, so retrying at once would spin on the same error.
+const ACCEPT_BACKOFF_MIN_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1_000;
+
+/** Options for {@linkcode serveEcho}. */
+export interface ServeEchoOptions
+  extends Pick<EchoConnectionOptions, "bufferSize" | "idleTimeout"> {
+  /** Aborting it stops accepting and starts the drain. */
+  signal?: AbortSignal;
+  /**
+   * After shutdown begins, open connections may finish for this many ms;
+   * then they are closed with reason `shutdown`.
+   * @default {5000}
+   */
+  drainTimeout?: number;
+  /**
+   * Connections beyond this many are closed at once and logged.
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * Where connection and lifecycle events go.
+   * @default {a text logger on stderr}
+   */
+  logger?: Logger;
+}
+
+/** Totals over the server's lifetime. */
+export interface ServeSummary {
+  /** Connections accepted and echoed (refused ones excluded). */
+  connections: number;
+  /** Connections closed at once because of `maxConnections`. */
+  refused: number;
+  /** Bytes echoed over all connections. */
+  bytesEchoed: number;
+}
+
+/**
+ * Serves echo on `listener` until `options.signal` aborts (or the listener
+ * is closed), then drains open connections and resolves with totals.
+ *
+ * Never rejects for a connection's error or an accept failure: those are
+ * logged, and the server keeps serving.
+ *
+ * @param listener A TCP listener; closed by this function when it stops.
+ * @param options Limits, timeouts, logger and shutdown signal.
+ * @returns Totals once every connection has ended.
+ *
+ * @example
+ * ```ts
+ * import { serveEcho } from "./echo_server.ts";
+ * const stop = new AbortController();
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const done = serveEcho(listener, { signal: stop.signal });
+ * stop.abort();
+ * await done;
+ * ```
+ */
+export async function serveEcho(
+  listener: Deno.Listener,
+  options: ServeEchoOptions = {},
+): Promise<ServeSummary> {
+  const {
+    signal,
+    drainTimeout = DEFAULT_DRAIN_TIMEOUT_MS,
+    maxConnections = Infinity,
+    logger = new Logger(),
+  } = options;
+  const summary: ServeSummary = { connections: 0, refused: 0, bytesEchoed: 0 };
+  const active = new Set<Promise<void>>();
+  const drainDeadline = new AbortController();
+  const connectionOptions: EchoConnectionOptions = {
+    signal: drainDeadline.signal,
+    ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
+    ...(options.idleTimeout !== undefined && {
+      idleTimeout: options.idleTimeout,
+    }),
+  };
+
+  const serve = async (conn: Deno.Conn, id: number) => {
+    using _ = conn;
+    const peer = formatAddress(conn.remoteAddr);
+    const started = performance.now();
+    logger.event("open", { conn: id, peer, active: active.size });
+    const result = await echoConnection(conn, connectionOptions);
+    summary.bytesEchoed += result.bytesEchoed;
+    logger.event("close", {
+      conn: id,
+      peer,
+      reason: result.reason,
+      bytes_echoed: result.bytesEchoed,
+      duration_ms: Math.round(performance.now() - started),
+      error: result.error === undefined ? undefined : describe(result.error),
+    });
+  };
+
+  const stopAccepting = () => {
+    try {
+      listener.close();
+    } catch {
+      // Already closed by the caller: accepting has stopped either way.
+    }
+  };
+  signal?.addEventListener("abort", stopAccepting, { once: true });
+  if (signal?.aborted) stopAccepting();
+
+  let backoffMs = ACCEPT_BACKOFF_MIN_MS;
+  while (true) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+      backoffMs = ACCEPT_BACKOFF_MIN_MS;
+    } catch (error) {
+      if (signal?.aborted || error instanceof Deno.errors.BadResource) break;
+      logger.event("accept-error", {
+        error: describe(error),
+        retry_ms: backoffMs,
+      });
+      await delay(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, ACCEPT_BACKOFF_MAX_MS);
+      continue;
+    }
+    if (active.size >= maxConnections) {
+      summary.refused++;
+      logger.event("refused", {
+        peer: formatAddress(conn.remoteAddr),
+        reason: "max-connections",
+        limit: maxConnections,
+      });
+      conn.close();
+      continue;
+    }
+    const id = ++summary.connections;
+    const task = serve(conn, id).finally(() => active.delete(task));
+    active.add(task);
+  }
+  signal?.removeEventListener("abort", stopAccepting);
+
+  if (active.size > 0) {
+    logger.event("draining", {
+      connections: active.size,
+      timeout_ms: drainTimeout,
+    });
+    const deadline = setTimeout(() => drainDeadline.abort(), drainTimeout);
+    await Promise.all(active);
+    clearTimeout(deadline);
+  }
+  return summary;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,176 @@
+/**
+ * `echo-server`'s command line: flags, defaults and help text.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  normalizeHost,
+  parsePort,
+} from "./address.ts";
+import { parseFlags, parseFlagValue } from "./cli_args.ts";
+import { DEFAULT_BUFFER_SIZE } from "./echo_connection.ts";
+import { DEFAULT_DRAIN_TIMEOUT_MS } from "./echo_server.ts";
+import { UsageError } from "./errors.ts";
+import type { LogFormat } from "./logger.ts";
+import { parseDuration, parseSize } from "./units.ts";
+
+/** `echo-server`'s help text, printed by `--help`. */
+export const SERVER_HELP =
+  `echo-server: a TCP echo server (every byte received is sent back)
+
+Usage: echo-server [options]
+
+Options:
+  --host HOST              Address to listen on; 0.0.0.0 or :: exposes it
+                           to the network (default: ${DEFAULT_HOST})
+  --port PORT              Port, 0-65535; 0 picks a free one (default: ${DEFAULT_PORT})
+  --idle-timeout DURATION  Close connections silent this long (default: off)
+  --max-connections N      Refuse connections beyond N (default: unlimited)
+  --drain-timeout DURATION On SIGINT/SIGTERM, let open connections finish
+                           this long, then close them (default: 5s)
+  --buffer-size SIZE       Per-connection echo buffer (default: 64KiB)
+  --log-format text|json   Log line format on stderr (default: text)
+  --quiet                  No per-connection log lines
+  --verbose                Stack traces on unexpected errors
+  -h, --help               Show this help
+  -V, --version            Show the version
+
+Durations take a unit: 500ms, 0.05s, 5s, 2m. Sizes: 512, 64KiB, 1MiB.
+The first line on stdout is "listening on HOST:PORT" with the bound port.
+Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use,
+5 permission denied, 8 other network error, 130/143 second signal.
+`;
+
+/** Everything `echo-server` needs to run, after parsing. */
+export interface ServerArgs {
+  /** Address to listen on, without IPv6 brackets. */
+  host: string;
+  /** Port to listen on; 0 lets the OS choose. */
+  port: number;
+  /** Close connections idle this long, in ms; 0 = never. */
+  idleTimeout: number;
+  /** Maximum concurrent connections. */
+  maxConnections: number;
+  /** Graceful shutdown deadline, in ms. */
+  drainTimeout: number;
+  /** Per-connection buffer size, in bytes. */
+  bufferSize: number;
+  /** Log line format. */
+  logFormat: LogFormat;
+  /** Suppress per-connection log lines. */
+  quiet: boolean;
+  /** Print stack traces for unexpected errors. */
+  verbose: boolean;
+}
+
+/** What the command line asks for. */
+export type ServerCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "serve"; args: ServerArgs };
+
+/**
+ * Parses `echo-server`'s arguments.
+ *
+ * @param args The arguments after the program name.
+ * @returns Help, version, or the validated settings to serve with.
+ * @throws {UsageError} Naming the flag and value that are wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseServerArgs } from "./server_args.ts";
+ * parseServerArgs(["--port", "0"]); // { kind: "serve", args: { port: 0, … } }
+ * ```
+ */
+export function parseServerArgs(args: string[]): ServerCommand {
+  const { values, positionals } = parseFlags(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    "idle-timeout": { type: "string" },
+    "max-connections": { type: "string" },
+    "drain-timeout": { type: "string" },
+    "buffer-size": { type: "string" },
+    "log-format": { type: "string" },
+    quiet: { type: "boolean" },
+    verbose: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
+  });
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument "${positionals[0]}": see --help`,
+    );
+  }
+  const text = (name: string) => values[name] as string | undefined;
+  const host = normalizeHost(text("host") ?? DEFAULT_HOST);
+  if (host === "") throw new UsageError(`--host: Empty host: see --help`);
+  return {
+    kind: "serve",
+    args: {
+      host,
+      port: parseFlagValue(
+        "port",
+        text("port") ?? String(DEFAULT_PORT),
+        (port) => parsePort(port, { allowZero: true }),
+      ),
+      idleTimeout: parseFlagValue(
+        "idle-timeout",
+        text("idle-timeout") ?? "0s",
+        parseDuration,
+      ),
+      maxConnections: parseFlagValue(
+        "max-connections",
+        text("max-connections") ?? "Infinity",
+        parseConnectionLimit,
+      ),
+      drainTimeout: parseFlagValue(
+        "drain-timeout",
+        text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
+        parseDuration,
+      ),
+      bufferSize: parseFlagValue(
+        "buffer-size",
+        text("buffer-size") ?? String(DEFAULT_BUFFER_SIZE),
+        parseBufferSize,
+      ),
+      logFormat: parseFlagValue(
+        "log-format",
+        text("log-format") ?? "text",
+        parseLogFormat,
+      ),
+      quiet: values.quiet === true,
+      verbose: values.verbose === true,
+    },
+  };
+}
+
+function parseConnectionLimit(text: string): number {
+  if (text === "Infinity") return Infinity;
+  const limit = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(limit >= 1 && Number.isSafeInteger(limit))) {
+    throw new RangeError(
+      `Invalid connection limit "${text}": expected a whole number of at least 1`,
+    );
+  }
+  return limit;
+}
+
+function parseBufferSize(text: string): number {
+  const size = parseSize(text);
+  if (size < 1 || size > 16 * 1024 * 1024) {
+    throw new RangeError(
+      `Invalid buffer size "${text}": expected 1 B to 16 MiB`,
+    );
+  }
+  return size;
+}
+
+function parseLogFormat(text: string): LogFormat {
+  if (text === "text" || text === "json") return text;
+  throw new TypeError(`Invalid log format "${text}": expected text or json`);
+}

@@ -1,0 +1,123 @@
+/**
+ * `echo-server`: parse flags, listen, serve until SIGINT/SIGTERM, drain,
+ * report. The work lives in `lib/`; this file maps outcomes to exit codes.
+ *
+ * @module
+ */
+
+import { formatAddress } from "./lib/address.ts";
+import { describeNetworkError, UsageError } from "./lib/errors.ts";
+import { serveEcho } from "./lib/echo_server.ts";
+import { ExitCode } from "./lib/exit_codes.ts";
+import { Logger } from "./lib/logger.ts";
+import {
+  parseServerArgs,
+  SERVER_HELP,
+  type ServerArgs,
+} from "./lib/server_args.ts";
+import { writeStderr, writeStdout } from "./lib/_stdio.ts";
+import { VERSION } from "./lib/version.ts";
+
+/**
+ * Runs `echo-server` with `args`.
+ *
+ * @param args Command-line arguments, without the program name.
+ * @returns The process exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseServerArgs(args);
+  } catch (error) {
+    return fail(error, "", false);
+  }
+  switch (parsed.kind) {
+    case "help":
+      writeStdout(SERVER_HELP);
+      return ExitCode.Ok;
+    case "version":
+      writeStdout(`echo-server ${VERSION}\n`);
+      return ExitCode.Ok;
+    case "serve":
+      return await serve(parsed.args);
+  }
+}
+
+async function serve(args: ServerArgs): Promise<number> {
+  const requested = formatAddress({
+    transport: "tcp",
+    hostname: args.host,
+    port: args.port,
+  });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: args.host, port: args.port });
+  } catch (error) {
+    return fail(error, requested, args.verbose);
+  }
+  using _ = listener;
+  const logger = new Logger({ format: args.logFormat, quiet: args.quiet });
+  writeStdout(`listening on ${formatAddress(listener.addr)}\n`);
+
+  const stop = new AbortController();
+  using _signals = onShutdownSignals((signal) => {
+    if (stop.signal.aborted) Deno.exit(exitCodeFor(signal));
+    logger.event("shutdown", { signal, drain_timeout_ms: args.drainTimeout });
+    stop.abort();
+  });
+  const summary = await serveEcho(listener, {
+    signal: stop.signal,
+    drainTimeout: args.drainTimeout,
+    idleTimeout: args.idleTimeout,
+    maxConnections: args.maxConnections,
+    bufferSize: args.bufferSize,
+    logger,
+  });
+  logger.event("stopped", {
+    connections: summary.connections,
+    refused: summary.refused,
+    bytes_echoed: summary.bytesEchoed,
+  });
+  return ExitCode.Ok;
+}
+
+/** The signals that ask for a graceful shutdown on this platform. */
+function shutdownSignals(): Deno.Signal[] {
+  return Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+}
+
+function exitCodeFor(signal: Deno.Signal): number {
+  return signal === "SIGTERM" ? ExitCode.Terminated : ExitCode.Interrupted;
+}
+
+function onShutdownSignals(
+  handler: (signal: Deno.Signal) => void,
+): Disposable {
+  const listeners = shutdownSignals().map((signal) => {
+    const listener = () => handler(signal);
+    Deno.addSignalListener(signal, listener);
+    return { signal, listener };
+  });
+  return {
+    [Symbol.dispose](): void {
+      for (const { signal, listener } of listeners) {
+        Deno.removeSignalListener(signal, listener);
+      }
+    },
+  };
+}
+
+function fail(error: unknown, address: string, verbose: boolean): number {
+  const failure = error instanceof UsageError
+    ? { message: error.message, exitCode: ExitCode.Usage }
+    : describeNetworkError(error, address);
+  writeStderr(`error: ${failure.message}\n`);
+  if (verbose && error instanceof Error && error.stack) {
+    writeStderr(`${error.stack}\n`);
+  }
+  return failure.exitCode;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
