@@ -6,7 +6,6 @@
  */
 
 import { formatAddress } from "./lib/address.ts";
-import { describeNetworkError, UsageError } from "./lib/errors.ts";
 import { serveEcho } from "./lib/echo_server.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
 import { Logger } from "./lib/logger.ts";
@@ -15,7 +14,8 @@ import {
   SERVER_HELP,
   type ServerArgs,
 } from "./lib/server_args.ts";
-import { writeStderr, writeStdout } from "./lib/_stdio.ts";
+import { reportFailure } from "./lib/report_failure.ts";
+import { writeStdout } from "./lib/_stdio.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -29,7 +29,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     parsed = parseServerArgs(args);
   } catch (error) {
-    return fail(error, "", false);
+    return reportFailure(error, "", false);
   }
   switch (parsed.kind) {
     case "help":
@@ -53,7 +53,7 @@ async function serve(args: ServerArgs): Promise<number> {
   try {
     listener = Deno.listen({ hostname: args.host, port: args.port });
   } catch (error) {
-    return fail(error, requested, args.verbose);
+    return reportFailure(error, requested, args.verbose);
   }
   using _ = listener;
   const logger = new Logger({ format: args.logFormat, quiet: args.quiet });
@@ -107,17 +107,6 @@ function onShutdownSignals(
       }
     },
   };
-}
-
-function fail(error: unknown, address: string, verbose: boolean): number {
-  const failure = error instanceof UsageError
-    ? { message: error.message, exitCode: ExitCode.Usage }
-    : describeNetworkError(error, address);
-  writeStderr(`error: ${failure.message}\n`);
-  if (verbose && error instanceof Error && error.stack) {
-    writeStderr(`${error.stack}\n`);
-  }
-  return failure.exitCode;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

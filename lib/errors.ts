@@ -33,6 +33,17 @@ export class UsageError extends Error {
  */
 export class EchoMismatchError extends Error {
   override name = "EchoMismatchError";
+  /** What did come back, when the caller may still want to show it. */
+  readonly received: Uint8Array;
+
+  /**
+   * @param message Where the echo went wrong.
+   * @param received What did come back.
+   */
+  constructor(message: string, received: Uint8Array = new Uint8Array()) {
+    super(message);
+    this.received = received;
+  }
 }
 
 /**

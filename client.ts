@@ -1,0 +1,92 @@
+/**
+ * `echo-client`: parse flags, connect, send a message or stream stdin,
+ * verify the echo. The work lives in `lib/`; this file maps outcomes to
+ * exit codes.
+ *
+ * @module
+ */
+
+import { formatAddress } from "./lib/address.ts";
+import {
+  CLIENT_HELP,
+  type ClientArgs,
+  parseClientArgs,
+} from "./lib/client_args.ts";
+import { connectWithTimeout, echoMessage } from "./lib/echo_client.ts";
+import { echoStream, type EchoStreamProgress } from "./lib/echo_stream.ts";
+import { EchoMismatchError } from "./lib/errors.ts";
+import { ExitCode } from "./lib/exit_codes.ts";
+import { ProgressLine } from "./lib/progress_line.ts";
+import { reportFailure } from "./lib/report_failure.ts";
+import { writeStderr, writeStdout } from "./lib/_stdio.ts";
+import { writeAll } from "./lib/_write_all.ts";
+import { VERSION } from "./lib/version.ts";
+
+/**
+ * Runs `echo-client` with `args`.
+ *
+ * @param args Command-line arguments, without the program name.
+ * @returns The process exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseClientArgs(args);
+  } catch (error) {
+    return reportFailure(error, "", false);
+  }
+  switch (parsed.kind) {
+    case "help":
+      writeStdout(CLIENT_HELP);
+      return ExitCode.Ok;
+    case "version":
+      writeStdout(`echo-client ${VERSION}\n`);
+      return ExitCode.Ok;
+    case "echo": {
+      const { host, port, verbose } = parsed.args;
+      const address = formatAddress({ transport: "tcp", hostname: host, port });
+      try {
+        await run(parsed.args, address);
+        return ExitCode.Ok;
+      } catch (error) {
+        return reportFailure(error, address, verbose);
+      }
+    }
+  }
+}
+
+async function run(args: ClientArgs, address: string): Promise<void> {
+  using conn = await connectWithTimeout(args.host, args.port, args.timeout);
+  if (args.message.length > 0) {
+    const text = args.message.join(" ") + (args.newline ? "\n" : "");
+    try {
+      const echo = await echoMessage(conn, new TextEncoder().encode(text), {
+        timeout: args.timeout,
+      });
+      await writeAll(Deno.stdout, echo);
+    } catch (error) {
+      // Show what did come back: it is the evidence for the mismatch.
+      if (error instanceof EchoMismatchError) {
+        await writeAll(Deno.stdout, error.received);
+      }
+      throw error;
+    }
+    return;
+  }
+  const interactive = Deno.stdin.isTerminal();
+  if (interactive && !args.quiet) {
+    writeStderr(`connected to ${address}: type lines to echo, Ctrl-D ends\n`);
+  }
+  const progress: EchoStreamProgress = { bytesSent: 0, bytesVerified: 0 };
+  using _line = !interactive && !args.quiet && Deno.stderr.isTerminal()
+    ? new ProgressLine(progress)
+    : undefined;
+  await echoStream(conn, Deno.stdin.readable, {
+    timeout: args.timeout,
+    window: args.window,
+    progress,
+    onEcho: (echo) => writeAll(Deno.stdout, echo),
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,144 @@
+/**
+ * `echo-client`'s command line: flags, defaults and help text.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  normalizeHost,
+  parsePort,
+} from "./address.ts";
+import { parseFlags, parseFlagValue } from "./cli_args.ts";
+import { DEFAULT_TIMEOUT_MS } from "./echo_client.ts";
+import { DEFAULT_WINDOW } from "./echo_stream.ts";
+import { UsageError } from "./errors.ts";
+import { parseDuration, parseSize } from "./units.ts";
+
+/** `echo-client`'s help text, printed by `--help`. */
+export const CLIENT_HELP =
+  `echo-client: send data to a TCP echo server and verify the echo
+
+Usage:
+  echo-client [options] MESSAGE...   send the words (joined by spaces, plus a
+                                     newline), print the echo
+  echo-client [options] < FILE       stream stdin, print the verified echo
+  echo-client [options]              on a terminal: send each line you type
+
+Options:
+  --host HOST          Server address (default: ${DEFAULT_HOST})
+  --port PORT          Server port, 1-65535 (default: ${DEFAULT_PORT})
+  --timeout DURATION   Limit for connecting and for each wait for echo
+                       (default: ${DEFAULT_TIMEOUT_MS / 1000}s)
+  -n, --no-newline     Send MESSAGE without the trailing newline
+  --window SIZE        Most bytes in flight unverified when streaming
+                       (default: ${DEFAULT_WINDOW / 1024 / 1024}MiB)
+  --quiet              No progress or hints on stderr
+  --verbose            Stack traces on unexpected errors
+  -h, --help           Show this help
+  -V, --version        Show the version
+
+Durations take a unit: 500ms, 0.05s, 5s, 2m. Sizes: 512, 64KiB, 1MiB.
+Exit codes: 0 echo matched, 1 echo differed or ended early, 2 usage,
+3 unknown host, 6 connection refused, 7 timeout, 8 other network error.
+`;
+
+/** Everything `echo-client` needs to run, after parsing. */
+export interface ClientArgs {
+  /** Server host, without IPv6 brackets. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /** Connect and per-wait limit, in ms. */
+  timeout: number;
+  /** The message words; empty means stream stdin. */
+  message: string[];
+  /** Append a newline to the message, as `echo` does. */
+  newline: boolean;
+  /** Streaming window, in bytes. */
+  window: number;
+  /** No progress or hints on stderr. */
+  quiet: boolean;
+  /** Print stack traces for unexpected errors. */
+  verbose: boolean;
+}
+
+/** What the command line asks for. */
+export type ClientCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "echo"; args: ClientArgs };
+
+/**
+ * Parses `echo-client`'s arguments.
+ *
+ * @param args The arguments after the program name.
+ * @returns Help, version, or the validated settings to run with.
+ * @throws {UsageError} Naming the flag and value that are wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseClientArgs } from "./client_args.ts";
+ * parseClientArgs(["--port", "7007", "hello"]); // { kind: "echo", … }
+ * ```
+ */
+export function parseClientArgs(args: string[]): ClientCommand {
+  const { values, positionals } = parseFlags(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    timeout: { type: "string" },
+    "no-newline": { type: "boolean", short: "n" },
+    window: { type: "string" },
+    quiet: { type: "boolean" },
+    verbose: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
+  });
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const text = (name: string) => values[name] as string | undefined;
+  const host = normalizeHost(text("host") ?? DEFAULT_HOST);
+  if (host === "") throw new UsageError(`--host: Empty host: see --help`);
+  return {
+    kind: "echo",
+    args: {
+      host,
+      port: parseFlagValue(
+        "port",
+        text("port") ?? String(DEFAULT_PORT),
+        parsePort,
+      ),
+      timeout: parseFlagValue(
+        "timeout",
+        text("timeout") ?? `${DEFAULT_TIMEOUT_MS}ms`,
+        parsePositiveDuration,
+      ),
+      message: positionals,
+      newline: values["no-newline"] !== true,
+      window: parseFlagValue(
+        "window",
+        text("window") ?? String(DEFAULT_WINDOW),
+        parseWindow,
+      ),
+      quiet: values.quiet === true,
+      verbose: values.verbose === true,
+    },
+  };
+}
+
+function parsePositiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) {
+    throw new RangeError(`Invalid duration "${text}": expected more than 0`);
+  }
+  return ms;
+}
+
+function parseWindow(text: string): number {
+  const size = parseSize(text);
+  if (size < 1) {
+    throw new RangeError(`Invalid window "${text}": expected at least 1 B`);
+  }
+  return size;
+}

@@ -1,0 +1,157 @@
+/**
+ * The echo client's one-shot operations: connect with a deadline, and send
+ * one message and check that it comes back unchanged.
+ *
+ * @module
+ */
+
+import { formatAddress } from "./address.ts";
+import { IdleTimer } from "./_idle_timer.ts";
+import { writeAll } from "./_write_all.ts";
+import { EchoMismatchError, TimeoutError } from "./errors.ts";
+import { formatDuration } from "./units.ts";
+
+/** How long the client waits to connect, and for each piece of echo. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to `host:port`, giving up after `timeoutMs`.
+ *
+ * @param host Host name or address (IPv6 without brackets).
+ * @param port Port, 1–65535.
+ * @param timeoutMs Connect deadline in ms.
+ * @returns The connection.
+ * @throws {TimeoutError} If the connection is not made in time.
+ * @throws {Deno.errors.ConnectionRefused} And the other `Deno.connect` errors.
+ *
+ * @example
+ * ```ts
+ * import { connectWithTimeout } from "./echo_client.ts";
+ * using conn = await connectWithTimeout("127.0.0.1", 7007, 5_000);
+ * ```
+ */
+export async function connectWithTimeout(
+  host: string,
+  port: number,
+  timeoutMs: number = DEFAULT_TIMEOUT_MS,
+): Promise<Deno.TcpConn> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  try {
+    return await Deno.connect({
+      hostname: host,
+      port,
+      signal: deadline.signal,
+    });
+  } catch (error) {
+    if (!deadline.signal.aborted) throw error;
+    const address = formatAddress({ transport: "tcp", hostname: host, port });
+    throw new TimeoutError(
+      `Timed out connecting to "${address}" after ${formatDuration(timeoutMs)}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Options for {@linkcode echoMessage}. */
+export interface EchoMessageOptions {
+  /**
+   * Longest wait, in ms, for the next piece of the echo.
+   * @default {10000}
+   */
+  timeout?: number;
+}
+
+/**
+ * Sends `message` on `conn` and reads back exactly as many bytes.
+ *
+ * @param conn An open connection to an echo server.
+ * @param message The bytes to send.
+ * @param options The wait limit.
+ * @returns The echo, equal to `message`.
+ * @throws {EchoMismatchError} If the echo differs or the connection ends
+ * early; its `received` holds what did come back.
+ * @throws {TimeoutError} If the echo stalls longer than the timeout.
+ *
+ * @example
+ * ```ts
+ * import { connectWithTimeout, echoMessage } from "./echo_client.ts";
+ * using conn = await connectWithTimeout("127.0.0.1", 7007);
+ * await echoMessage(conn, new TextEncoder().encode("hello\n"));
+ * ```
+ */
+export async function echoMessage(
+  conn: Deno.Conn,
+  message: Uint8Array,
+  options: EchoMessageOptions = {},
+): Promise<Uint8Array> {
+  const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  let timedOut = false;
+  using timer = new IdleTimer(timeoutMs, () => {
+    timedOut = true;
+    conn.close();
+  });
+  const echo = new Uint8Array(message.length);
+  let received = 0;
+  try {
+    await writeAll(conn, message);
+    timer.touch();
+    while (received < message.length) {
+      const n = await conn.read(echo.subarray(received));
+      if (n === null) break;
+      timer.touch();
+      received += n;
+    }
+  } catch (error) {
+    if (!timedOut) throw error;
+    throw new TimeoutError(
+      `No echo for ${
+        formatDuration(timeoutMs)
+      }: received ${received} of ${message.length} bytes`,
+    );
+  }
+  const echoed = echo.subarray(0, received);
+  const mismatch = firstDifference(message, echoed);
+  if (mismatch !== -1) {
+    throw new EchoMismatchError(
+      describeMismatch(message, echoed, mismatch),
+      echoed,
+    );
+  }
+  return echo;
+}
+
+/**
+ * Describes where an echo went wrong: a differing byte, or an early end.
+ *
+ * @param sent What was sent.
+ * @param echoed What came back (at least `offset` bytes long, if it differs).
+ * @param offset The first offset that differs or is missing.
+ * @returns One line for the user.
+ */
+export function describeMismatch(
+  sent: Uint8Array,
+  echoed: Uint8Array,
+  offset: number,
+): string {
+  const got = echoed[offset];
+  const want = sent[offset];
+  if (got === undefined) {
+    return `Connection ended early: ${offset} of ${sent.length} bytes echoed`;
+  }
+  return `Echo differs from what was sent at byte ${offset}: sent 0x${
+    hex(want ?? 0)
+  }, got 0x${hex(got)}`;
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).padStart(2, "0");
+}
+
+function firstDifference(sent: Uint8Array, echoed: Uint8Array): number {
+  for (let i = 0; i < echoed.length; i++) {
+    if (sent[i] !== echoed[i]) return i;
+  }
+  return echoed.length < sent.length ? echoed.length : -1;
+}
