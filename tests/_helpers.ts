@@ -1,0 +1,364 @@
+/**
+ * Test helpers: spawn the real entry scripts, wait for their log lines,
+ * watch their memory, and make payloads that are cheap to regenerate.
+ */
+
+import assert from "node:assert/strict";
+import { Logger } from "../lib/logger.ts";
+
+/** Path of the server entry script. */
+export const SERVER_SCRIPT = new URL("../server.ts", import.meta.url).pathname;
+/** Path of the client entry script. */
+export const CLIENT_SCRIPT = new URL("../client.ts", import.meta.url).pathname;
+
+const decoder = new TextDecoder();
+
+/** Collects a child's output lines and lets tests wait for one. */
+export class LineCollector {
+  readonly lines: string[] = [];
+  readonly done: Promise<void>;
+  #waiters: {
+    pattern: RegExp;
+    from: number;
+    resolve: (line: string) => void;
+  }[] = [];
+
+  /** Reads lines from `stream`, or, without one, takes them from `add`. */
+  constructor(stream?: ReadableStream<Uint8Array>) {
+    this.done = stream === undefined
+      ? Promise.resolve()
+      : this.#collect(stream);
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let partial = "";
+    for await (const chunk of stream) {
+      const parts = (partial + decoder.decode(chunk, { stream: true })).split(
+        "\n",
+      );
+      partial = parts.pop() ?? "";
+      for (const line of parts) this.add(line);
+    }
+    if (partial !== "") this.add(partial);
+    for (const waiter of this.#waiters) waiter.resolve("");
+    this.#waiters = [];
+  }
+
+  /** Records one line (without its newline) and wakes its waiters. */
+  add(line: string): void {
+    this.lines.push(line);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.pattern.test(line)) return true;
+      waiter.resolve(line);
+      return false;
+    });
+  }
+
+  /**
+   * Resolves with the first line matching `pattern` at index `from` or
+   * later (already seen or still to come); with "" if output ends first.
+   */
+  waitFor(pattern: RegExp, from = 0): Promise<string> {
+    const seen = this.lines.slice(from).find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) =>
+      this.#waiters.push({ pattern, from, resolve })
+    );
+  }
+
+  /** How many lines match `pattern` so far. */
+  count(pattern: RegExp): number {
+    return this.lines.filter((line) => pattern.test(line)).length;
+  }
+}
+
+/** A JSON-format logger whose lines land in a {@linkcode LineCollector}. */
+export function memoryLogger(): { logger: Logger; log: LineCollector } {
+  const log = new LineCollector();
+  return {
+    log,
+    logger: new Logger({
+      format: "json",
+      write: (line) => log.add(line.trimEnd()),
+    }),
+  };
+}
+
+/** A spawned `server.ts`; killed on dispose if still running. */
+export interface ServerProcess extends AsyncDisposable {
+  process: Deno.ChildProcess;
+  port: number;
+  stdout: LineCollector;
+  stderr: LineCollector;
+}
+
+/** Options for {@linkcode startServer}. */
+export interface StartServerOptions {
+  /** A command the server runs under, e.g. `["prlimit", "--nofile=64"]`. */
+  wrapper?: string[];
+}
+
+/** Spawns `server.ts --port 0 ...args` and waits for its listening line. */
+export async function startServer(
+  args: string[] = [],
+  options: StartServerOptions = {},
+): Promise<ServerProcess> {
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    SERVER_SCRIPT,
+    "--port",
+    "0",
+    ...args,
+  ];
+  const [program, ...rest] = [...(options.wrapper ?? []), ...command];
+  const process = new Deno.Command(program as string, {
+    args: rest,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new LineCollector(process.stdout);
+  const stderr = new LineCollector(process.stderr);
+  const listening = await stdout.waitFor(/^listening on /);
+  const match = /:(\d+)$/.exec(listening);
+  if (match === null) {
+    await process.status;
+    await Promise.all([stdout.done, stderr.done]);
+    throw new Error(`server did not start: ${stderr.lines.join("\n")}`);
+  }
+  return {
+    process,
+    port: Number(match[1]),
+    stdout,
+    stderr,
+    async [Symbol.asyncDispose](): Promise<void> {
+      try {
+        process.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await process.status;
+      await Promise.all([stdout.done, stderr.done]);
+    },
+  };
+}
+
+/** What a finished command printed and returned. */
+export interface CommandResult {
+  code: number;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+/** Runs `deno run --allow-net <script> ...args`, with optional stdin bytes. */
+export async function runScript(
+  script: string,
+  args: string[],
+  stdin?: Uint8Array,
+): Promise<CommandResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", script, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin);
+    await writer.close();
+  }
+  const output = await child.output();
+  return {
+    code: output.code,
+    stdout: output.stdout,
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs `client.ts` with `args`. */
+export function runClient(
+  args: string[],
+  stdin?: Uint8Array,
+): Promise<CommandResult> {
+  return runScript(CLIENT_SCRIPT, args, stdin);
+}
+
+/** Runs `server.ts` with `args` (for argument errors: it exits at once). */
+export function runServer(args: string[]): Promise<CommandResult> {
+  return runScript(SERVER_SCRIPT, args);
+}
+
+/** `n` random bytes (crypto quality, so no pattern can hide a bug). */
+export function randomBytes(n: number): Uint8Array {
+  const bytes = new Uint8Array(n);
+  for (let offset = 0; offset < n; offset += 65_536) {
+    crypto.getRandomValues(
+      bytes.subarray(offset, Math.min(offset + 65_536, n)),
+    );
+  }
+  return bytes;
+}
+
+/**
+ * A deterministic pseudo-random byte stream: byte `i` depends only on
+ * `seed` and `i`, so a verifier can regenerate it instead of storing it.
+ */
+export function patternChunk(
+  seed: number,
+  offset: number,
+  length: number,
+): Uint8Array {
+  // Whole 4-byte words keyed by word index; callers use 4-aligned offsets.
+  assert(offset % 4 === 0, "pattern offsets are 4-byte aligned");
+  const words = new Uint32Array(Math.ceil(length / 4));
+  let index = offset / 4;
+  for (let i = 0; i < words.length; i++, index++) {
+    let x = (index ^ seed) >>> 0;
+    x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+    x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+    words[i] = (x ^ (x >>> 16)) >>> 0;
+  }
+  return new Uint8Array(words.buffer, 0, length);
+}
+
+/** Resident memory of process `pid`, in bytes, from /proc. */
+export function rssBytes(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  assert(match !== null, "VmRSS in /proc status");
+  return Number(match[1]) * 1024;
+}
+
+/** Samples a process's RSS every `intervalMs` until disposed; keeps the peak. */
+export class RssWatch implements Disposable {
+  peak = 0;
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  constructor(readonly pid: number, intervalMs = 20) {
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  sample(): void {
+    try {
+      this.peak = Math.max(this.peak, rssBytes(this.pid));
+    } catch {
+      // The process has exited; its last sample stands.
+    }
+  }
+
+  [Symbol.dispose](): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Connects to `127.0.0.1:port`. */
+export function connect(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/** Reads from `conn` until EOF; returns everything read. */
+export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buffer = new Uint8Array(65_536);
+  while (true) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    chunks.push(buffer.slice(0, n));
+    total += n;
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return all;
+}
+
+/**
+ * Sends `data`, half-closes, and reads the echo to EOF, concurrently (a
+ * large payload would deadlock if written fully before reading).
+ */
+export async function roundTrip(
+  conn: Deno.Conn,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const sending = (async () => {
+    let written = 0;
+    while (written < data.length) {
+      written += await conn.write(data.subarray(written));
+    }
+    await conn.closeWrite();
+  })();
+  const [echo] = await Promise.all([readToEnd(conn), sending]);
+  return echo;
+}
+
+/** Whether two byte arrays are equal (fast path for large payloads). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A loopback server running `handle` on each connection; for fakes. */
+export interface FakeServer extends AsyncDisposable {
+  port: number;
+}
+
+/**
+ * Starts a deliberately misbehaving server: `handle` decides what each
+ * connection gets. The connection is closed after `handle` returns.
+ */
+export function startFakeServer(
+  handle: (conn: Deno.Conn) => Promise<void>,
+): FakeServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handlers: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      handlers.push((async () => {
+        using _ = conn;
+        await handle(conn).catch(() => {});
+      })());
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose](): Promise<void> {
+      listener.close();
+      await accepting;
+      await Promise.all(handlers);
+    },
+  };
+}
+
+/** A fake echo server that flips one bit of the byte at `offset`. */
+export function startCorruptingServer(offset: number): FakeServer {
+  return startFakeServer(async (conn) => {
+    const buffer = new Uint8Array(65_536);
+    let seen = 0;
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      if (offset >= seen && offset < seen + n) buffer[offset - seen]! ^= 0x01;
+      seen += n;
+      let written = 0;
+      while (written < n) {
+        written += await conn.write(buffer.subarray(written, n));
+      }
+    }
+    await conn.closeWrite();
+  });
+}
+
+/** A fake server that accepts and then never sends a byte, until the peer leaves. */
+export function startSilentServer(): FakeServer {
+  return startFakeServer(async (conn) => {
+    await readToEnd(conn);
+  });
+}

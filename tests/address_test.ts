@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { formatAddress, normalizeHost, parsePort } from "../lib/address.ts";
+
+Deno.test("parsePort accepts 0 only when allowed, and up to 65535", () => {
+  assert.equal(parsePort("0", { allowZero: true }), 0);
+  assert.equal(parsePort("65535"), 65_535);
+  assert.equal(parsePort("7007"), 7007);
+  assert.throws(
+    () => parsePort("0"),
+    /Invalid port "0": expected an integer from 1 to 65535/,
+  );
+});
+
+Deno.test("parsePort refuses -1, 65536, abc, 80.5 and empty, naming the value", () => {
+  for (const bad of ["-1", "65536", "abc", "80.5", "", " 80", "0x50", "1e3"]) {
+    assert.throws(
+      () => parsePort(bad, { allowZero: true }),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        error.message ===
+          `Invalid port "${bad}": expected an integer from 0 to 65535`,
+    );
+  }
+});
+
+Deno.test("formatAddress brackets IPv6 and unmaps IPv4-mapped peers", () => {
+  assert.equal(
+    formatAddress({ transport: "tcp", hostname: "127.0.0.1", port: 1 }),
+    "127.0.0.1:1",
+  );
+  assert.equal(
+    formatAddress({ transport: "tcp", hostname: "::1", port: 7007 }),
+    "[::1]:7007",
+  );
+  assert.equal(
+    formatAddress({ transport: "tcp", hostname: "::ffff:10.1.2.3", port: 9 }),
+    "10.1.2.3:9",
+  );
+  assert.equal(
+    formatAddress({ transport: "unix", path: "/tmp/echo.sock" }),
+    "/tmp/echo.sock",
+  );
+});
+
+Deno.test("normalizeHost strips IPv6 brackets and leaves names alone", () => {
+  assert.equal(normalizeHost("[::1]"), "::1");
+  assert.equal(normalizeHost("localhost"), "localhost");
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { parseFlags, parseFlagValue } from "../lib/cli_args.ts";
+import { UsageError } from "../lib/errors.ts";
+import { parseDuration } from "../lib/units.ts";
+
+const specs = {
+  port: { type: "string" },
+  quiet: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+Deno.test("parseFlags reads --flag value, --flag=value, switches and positionals", () => {
+  const { values, positionals } = parseFlags([
+    "--port",
+    "1",
+    "--quiet",
+    "a",
+    "b",
+  ], specs);
+  assert.equal(values.port, "1");
+  assert.equal(values.quiet, true);
+  assert.deepEqual(positionals, ["a", "b"]);
+  assert.equal(parseFlags(["--port=2"], specs).values.port, "2");
+  assert.equal(parseFlags(["-h"], specs).values.help, true);
+});
+
+Deno.test("parseFlags keeps a dash-leading value as the value", () => {
+  assert.equal(parseFlags(["--port", "-1"], specs).values.port, "-1");
+});
+
+Deno.test("parseFlags passes words after -- through as positionals", () => {
+  assert.deepEqual(parseFlags(["--", "--port", "x"], specs).positionals, [
+    "--port",
+    "x",
+  ]);
+});
+
+Deno.test("parseFlags names an unknown flag and a missing value, pointing to --help", () => {
+  assert.throws(
+    () => parseFlags(["--bogus"], specs),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === `Unknown flag "--bogus": see --help`,
+  );
+  assert.throws(
+    () => parseFlags(["--port"], specs),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === `Missing value for "--port": see --help`,
+  );
+});
+
+Deno.test("parseFlagValue turns a parser's error into a UsageError naming the flag", () => {
+  assert.equal(parseFlagValue("timeout", "5s", parseDuration), 5_000);
+  assert.throws(
+    () => parseFlagValue("timeout", "5", parseDuration),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message.startsWith(`--timeout: Invalid duration "5"`) &&
+      error.message.endsWith("see --help"),
+  );
+});

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../lib/errors.ts";
+import { parseServerArgs, type ServerArgs } from "../lib/server_args.ts";
+
+function serveArgs(args: string[]): ServerArgs {
+  const command = parseServerArgs(args);
+  assert.equal(command.kind, "serve");
+  return command.kind === "serve" ? command.args : assert.fail();
+}
+
+Deno.test("server defaults are loopback, port 7007, 5 s drain, no idle timeout, no limit", () => {
+  const args = serveArgs([]);
+  assert.equal(args.host, "127.0.0.1");
+  assert.equal(args.port, 7007);
+  assert.equal(args.drainTimeout, 5_000);
+  assert.equal(args.idleTimeout, 0);
+  assert.equal(args.maxConnections, Infinity);
+  assert.equal(args.bufferSize, 65_536);
+  assert.equal(args.logFormat, "text");
+});
+
+Deno.test("server flags are parsed with their units", () => {
+  const args = serveArgs([
+    "--host=[::1]",
+    "--port=0",
+    "--idle-timeout=500ms",
+    "--max-connections=3",
+    "--drain-timeout=2m",
+    "--buffer-size=16KiB",
+    "--log-format=json",
+    "--quiet",
+  ]);
+  assert.equal(args.host, "::1");
+  assert.equal(args.port, 0);
+  assert.equal(args.idleTimeout, 500);
+  assert.equal(args.maxConnections, 3);
+  assert.equal(args.drainTimeout, 120_000);
+  assert.equal(args.bufferSize, 16_384);
+  assert.equal(args.logFormat, "json");
+  assert.equal(args.quiet, true);
+});
+
+Deno.test("server refuses bad values for each flag, naming flag and value", () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--max-connections", "0"],
+      /^--max-connections: Invalid connection limit "0"/,
+    ],
+    [
+      ["--max-connections", "x"],
+      /^--max-connections: Invalid connection limit "x"/,
+    ],
+    [["--idle-timeout", "5"], /^--idle-timeout: Invalid duration "5"/],
+    [["--buffer-size", "0"], /^--buffer-size: Invalid buffer size "0"/],
+    [["--log-format", "xml"], /^--log-format: Invalid log format "xml"/],
+    [["--host", ""], /^--host: Empty host/],
+    [["extra"], /^Unexpected argument "extra"/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => parseServerArgs(args),
+      (error: unknown) =>
+        error instanceof UsageError && message.test(error.message),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("server --help and --version win over other flags", () => {
+  assert.deepEqual(parseServerArgs(["--port", "1", "--help"]), {
+    kind: "help",
+  });
+  assert.deepEqual(parseServerArgs(["-V"]), { kind: "version" });
+});
