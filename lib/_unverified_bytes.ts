@@ -1,3 +1,6 @@
+// Stands in for a verified chunk until the array is compacted.
+const RELEASED = new Uint8Array(0);
+
 /**
  * Bytes sent but not yet seen echoed back, in order. Echoed bytes are
  * checked against the front of the queue and dropped once they match, so
@@ -63,9 +66,10 @@ export class UnverifiedBytes {
     this.#offset += count;
     if (this.#offset < chunkLength) return;
     this.#offset = 0;
-    this.#head++;
-    // Compact now and then instead of shift()ing on every chunk.
-    if (this.#head > 1024 && this.#head * 2 > this.#chunks.length) {
+    // Let the verified chunk go now; compact the array only now and then,
+    // which is cheaper than a shift() per chunk.
+    this.#chunks[this.#head++] = RELEASED;
+    if (this.#head >= 64) {
       this.#chunks.splice(0, this.#head);
       this.#head = 0;
     }

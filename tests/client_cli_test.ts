@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { VERSION } from "../lib/version.ts";
+import {
+  CLIENT_SCRIPT,
+  patternChunk,
+  RssWatch,
+  runClient,
+  startCorruptingServer,
+  startServer,
+  startSilentServer,
+} from "./_helpers.ts";
+
+const MiB = 1024 * 1024;
+const decoder = new TextDecoder();
+
+Deno.test("client sends the message words with a newline and prints the echo", async () => {
+  await using server = await startServer(["--quiet"]);
+  const result = await runClient([
+    "--port",
+    String(server.port),
+    "hello",
+    "world",
+  ]);
+  assert.equal(result.code, 0);
+  assert.equal(decoder.decode(result.stdout), "hello world\n");
+  assert.equal(result.stderr, "");
+});
+
+Deno.test("client -n sends the message without the newline", async () => {
+  await using server = await startServer();
+  const result = await runClient([
+    "-n",
+    "--port",
+    String(server.port),
+    "no",
+    "newline",
+  ]);
+  assert.equal(result.code, 0);
+  assert.equal(decoder.decode(result.stdout), "no newline");
+  assert.match(await server.stderr.waitFor(/ close /), / bytes_echoed=10 /);
+});
+
+/** Streams `total` pattern bytes through `client.ts`; returns its peak RSS. */
+async function streamThroughClient(
+  port: number,
+  total: number,
+): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", CLIENT_SCRIPT, "--port", String(port)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  using memory = new RssWatch(child.pid);
+  const feeding = (async () => {
+    const writer = child.stdin.getWriter();
+    for (let offset = 0; offset < total; offset += MiB) {
+      await writer.write(
+        patternChunk(5, offset, Math.min(MiB, total - offset)),
+      );
+    }
+    await writer.close();
+  })();
+  let received = 0;
+  let intact = true;
+  for await (const chunk of child.stdout) {
+    const skew = received % 4;
+    const expected = patternChunk(5, received - skew, skew + chunk.length);
+    for (let i = 0; i < chunk.length && intact; i++) {
+      intact = chunk[i] === expected[skew + i];
+    }
+    received += chunk.length;
+  }
+  await feeding;
+  const status = await child.status;
+  const stderr = decoder.decode(await new Response(child.stderr).arrayBuffer());
+  assert.equal(stderr, "");
+  assert.equal(status.code, 0);
+  assert.equal(received, total);
+  assert.ok(intact, "stdout is exactly stdin");
+  return memory.peak;
+}
+
+Deno.test("client streams 256 MiB of stdin through the server and back in bounded memory", async () => {
+  await using server = await startServer(["--quiet"]);
+  const small = await streamThroughClient(server.port, 8 * MiB);
+  const large = await streamThroughClient(server.port, 256 * MiB);
+  // Holding on to the stream (or to verified chunks) would add tens of MiB.
+  assert.ok(
+    large - small < 32 * MiB,
+    `peak RSS ${small} bytes for 8 MiB, ${large} bytes for 256 MiB`,
+  );
+});
+
+Deno.test("client exits 1 and says where when the echo differs (message)", async () => {
+  await using server = startCorruptingServer(0);
+  const result = await runClient(["--port", String(server.port), "hi"]);
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    "error: Echo differs from what was sent at byte 0: sent 0x68, got 0x69\n",
+  );
+  assert.equal(decoder.decode(result.stdout), "ii\n", "prints what came back");
+});
+
+Deno.test("client exits 1 when the streamed echo differs", async () => {
+  await using server = startCorruptingServer(100_000);
+  const result = await runClient(
+    ["--port", String(server.port)],
+    patternChunk(1, 0, MiB),
+  );
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    "error: Echo differs from what was sent at byte 100000\n",
+  );
+});
+
+Deno.test("client exits 7 when the server never echoes within --timeout", async () => {
+  await using server = startSilentServer();
+  const result = await runClient([
+    "--timeout",
+    "200ms",
+    "--port",
+    String(server.port),
+    "hello",
+  ]);
+  assert.equal(result.code, 7);
+  assert.equal(
+    result.stderr,
+    "error: No echo for 200 ms: received 0 of 6 bytes\n",
+  );
+});
+
+Deno.test("client exits 6 when nothing listens, and 3 for an unknown host", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const refused = await runClient(["--port", String(port), "x"]);
+  assert.equal(refused.code, 6);
+  assert.equal(
+    refused.stderr,
+    `error: Connection refused by "127.0.0.1:${port}": nothing is listening there\n`,
+  );
+  const unknown = await runClient(["--host", "no-such-host.invalid", "x"]);
+  assert.equal(unknown.code, 3);
+  assert.equal(
+    unknown.stderr,
+    `error: Unknown host "no-such-host.invalid": name lookup failed\n`,
+  );
+});
+
+for (const value of ["0", "-1", "65536", "abc", "80.5", ""]) {
+  Deno.test(`client refuses --port "${value}" with one line and exit code 2`, async () => {
+    const result = await runClient(["--port", value, "x"]);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `error: --port: Invalid port "${value}": expected an integer from 1 to 65535: see --help\n`,
+    );
+  });
+}
+
+Deno.test("client refuses unknown flags and unitless timeouts with exit code 2", async () => {
+  const unknown = await runClient(["--colour"]);
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stderr, `error: Unknown flag "--colour": see --help\n`);
+  const timeout = await runClient(["--timeout", "10", "x"]);
+  assert.equal(timeout.code, 2);
+  assert.match(
+    timeout.stderr,
+    /^error: --timeout: Invalid duration "10": .*see --help\n$/,
+  );
+});
+
+Deno.test("client --help and --version print to stdout and exit 0", async () => {
+  const help = await runClient(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(decoder.decode(help.stdout), /^echo-client: .*\n\nUsage:\n/);
+  const version = await runClient(["-V"]);
+  assert.equal(version.code, 0);
+  assert.equal(decoder.decode(version.stdout), `echo-client ${VERSION}\n`);
+});
