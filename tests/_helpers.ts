@@ -164,12 +164,19 @@ export async function runScript(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  if (stdin !== undefined) {
+  // Feed stdin while output is read: a child may stop reading early (it
+  // found a mismatch), which must not fail the test's write.
+  const feeding = stdin === undefined ? Promise.resolve() : (async () => {
     const writer = child.stdin.getWriter();
-    await writer.write(stdin);
-    await writer.close();
-  }
+    try {
+      await writer.write(stdin);
+      await writer.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    }
+  })();
   const output = await child.output();
+  await feeding;
   return {
     code: output.code,
     stdout: output.stdout,
@@ -361,4 +368,33 @@ export function startSilentServer(): FakeServer {
   return startFakeServer(async (conn) => {
     await readToEnd(conn);
   });
+}
+
+/**
+ * Asserts that a new client gets no service on `port`: the connect fails,
+ * or the connection ends (EOF or reset) without echoing a byte. (A connect
+ * can complete in the kernel's backlog while the listener is closing.)
+ */
+export async function assertNotServed(port: number): Promise<void> {
+  let conn: Deno.Conn;
+  try {
+    conn = await connect(port);
+  } catch {
+    return;
+  }
+  using _ = conn;
+  try {
+    await conn.write(new Uint8Array([1]));
+    assert.equal(
+      await conn.read(new Uint8Array(1)),
+      null,
+      "no echo after shutdown",
+    );
+  } catch (error) {
+    assert.ok(
+      error instanceof Deno.errors.ConnectionReset ||
+        error instanceof Deno.errors.BrokenPipe,
+      String(error),
+    );
+  }
 }

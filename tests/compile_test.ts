@@ -1,0 +1,97 @@
+/**
+ * Builds the real binaries and runs them. `deno compile` downloads its base
+ * runtime (denort) on first use; where that download is impossible this
+ * test is reported as ignored with the reason, never as passed.
+ */
+
+import assert from "node:assert/strict";
+import {
+  compileArgs,
+  isRuntimeDownloadFailure,
+  PERMISSIONS,
+} from "../tools/compile.ts";
+import { VERSION } from "../lib/version.ts";
+import { LineCollector } from "./_helpers.ts";
+
+const outDir = Deno.makeTempDirSync({ prefix: "echo-compile-" });
+const serverExe = `${outDir}/echo-server`;
+const clientExe = `${outDir}/echo-client`;
+
+/** Compiles both programs up front; returns why they could not be built. */
+async function build(): Promise<string | undefined> {
+  for (
+    const [program, output] of [["echo-server", serverExe], [
+      "echo-client",
+      clientExe,
+    ]] as const
+  ) {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: compileArgs(program, output),
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    if (!result.success) {
+      if (isRuntimeDownloadFailure(stderr)) {
+        return "deno compile could not download its base runtime (denort)";
+      }
+      throw new Error(`deno compile failed:\n${stderr}`);
+    }
+  }
+  return undefined;
+}
+
+const skipReason = await build();
+if (skipReason !== undefined) {
+  Deno.removeSync(outDir, { recursive: true });
+  // Visible in the test output next to the "ignored" count.
+  // deno-lint-ignore no-console
+  console.warn(`SKIP compiled binaries: ${skipReason}`);
+}
+
+Deno.test("compile tasks bake in network permission and nothing else", () => {
+  assert.deepEqual([...PERMISSIONS], ["--allow-net"]);
+  const args = compileArgs("echo-server", "out");
+  assert.ok(
+    !args.some((arg) =>
+      /^--allow-(read|write|env|run|ffi|sys|all)|^-A$/.test(arg)
+    ),
+  );
+});
+
+Deno.test({
+  name: `compiled echo-server and echo-client echo a message${
+    skipReason ? ` (skipped: ${skipReason})` : ""
+  }`,
+  ignore: skipReason !== undefined,
+  async fn(): Promise<void> {
+    const server = new Deno.Command(serverExe, {
+      args: ["--port", "0"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new LineCollector(server.stdout);
+    const stderr = new LineCollector(server.stderr);
+    try {
+      const listening = await stdout.waitFor(/^listening on /);
+      const port = listening.replace(/^.*:/, "");
+      const client = await new Deno.Command(clientExe, {
+        args: ["--port", port, "compiled", "ok"],
+      }).output();
+      assert.equal(client.code, 0);
+      assert.equal(new TextDecoder().decode(client.stdout), "compiled ok\n");
+      const version = await new Deno.Command(clientExe, { args: ["--version"] })
+        .output();
+      assert.equal(
+        new TextDecoder().decode(version.stdout),
+        `echo-client ${VERSION}\n`,
+      );
+    } finally {
+      server.kill("SIGTERM");
+      await server.status;
+      await Promise.all([stdout.done, stderr.done]);
+      Deno.removeSync(outDir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,99 @@
+/**
+ * Builds `dist/echo-server` and `dist/echo-client` with `deno compile`.
+ *
+ *   deno task compile       # this platform
+ *   deno task compile:all   # all six `deno compile --target` platforms
+ *
+ * The binaries get network permission and nothing else: no file, env or
+ * run access is baked in. Everything they import is embedded at build time.
+ *
+ * @module
+ */
+
+/** The programs, by output name, with their entry scripts. */
+export const PROGRAMS = {
+  "echo-server": "server.ts",
+  "echo-client": "client.ts",
+} as const;
+
+/** Every platform `deno compile --target` supports (Deno 2.9). */
+export const TARGETS = [
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+  "x86_64-pc-windows-msvc",
+  "aarch64-pc-windows-msvc",
+] as const;
+
+/** The permission flags baked into both binaries: network only. */
+export const PERMISSIONS = ["--allow-net"] as const;
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * The `deno compile` arguments that build `program` into `output`.
+ *
+ * @param program `echo-server` or `echo-client`.
+ * @param output Path of the executable to write.
+ * @param target A `--target` triple, or undefined for this platform.
+ * @returns Arguments for `deno`.
+ */
+export function compileArgs(
+  program: keyof typeof PROGRAMS,
+  output: string,
+  target?: string,
+): string[] {
+  return [
+    "compile",
+    ...PERMISSIONS,
+    ...(target === undefined ? [] : ["--target", target]),
+    "--output",
+    output,
+    `${ROOT}${PROGRAMS[program]}`,
+  ];
+}
+
+/**
+ * Whether `deno compile`'s stderr says it could not fetch its base runtime
+ * (`denort`), which it downloads on first use; offline machines fail here.
+ *
+ * @param stderr What `deno compile` printed.
+ * @returns True for a runtime download failure.
+ */
+export function isRuntimeDownloadFailure(stderr: string): boolean {
+  return /denort/.test(stderr) &&
+    /(error sending request|Setting up base binary|dns error|download)/i.test(
+      stderr,
+    );
+}
+
+async function main(args: string[]): Promise<number> {
+  const targets = args.includes("--all") ? [...TARGETS] : [undefined];
+  for (const target of targets) {
+    for (const program of Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[]) {
+      const suffix = target === undefined ? "" : `-${target}`;
+      const exe = target?.includes("windows") ? ".exe" : "";
+      const output = `${ROOT}dist/${program}${suffix}${exe}`;
+      const result = await new Deno.Command(Deno.execPath(), {
+        args: compileArgs(program, output, target),
+        stdout: "inherit",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(result.stderr);
+      await Deno.stderr.write(result.stderr);
+      if (!result.success) {
+        if (isRuntimeDownloadFailure(stderr)) {
+          await Deno.stderr.write(new TextEncoder().encode(
+            "error: deno compile could not download its base runtime (denort); " +
+              "it needs internet access once, or DENORT_BIN pointing at a local denort\n",
+          ));
+        }
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
