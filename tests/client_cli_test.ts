@@ -181,3 +181,64 @@ Deno.test("client --help and --version print to stdout and exit 0", async () => 
   assert.equal(version.code, 0);
   assert.equal(decoder.decode(version.stdout), `echo-client ${VERSION}\n`);
 });
+
+const hasScript = (() => {
+  try {
+    return new Deno.Command("script", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "client on a terminal sends each typed line and prints its echo; Ctrl-D ends",
+  ignore: !hasScript, // util-linux `script` provides the pseudo-terminal
+  async fn(): Promise<void> {
+    await using server = await startServer();
+    const command =
+      `'${Deno.execPath()}' run --allow-net '${CLIENT_SCRIPT}' --port ${server.port}`;
+    const child = new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let screen = "";
+    let changed: () => void = () => {};
+    const reading = (async () => {
+      for await (const chunk of child.stdout) {
+        screen += decoder.decode(chunk, { stream: true });
+        changed();
+      }
+    })();
+    const waitForScreen = async (test: (text: string) => boolean) => {
+      while (!test(screen)) {
+        await new Promise<void>((resolve) => changed = resolve);
+      }
+    };
+    const occurrences = (text: string, word: string) =>
+      text.split(word).length - 1;
+    const keyboard = child.stdin.getWriter();
+    await waitForScreen((text) => text.includes("type lines to echo"));
+    await keyboard.write(new TextEncoder().encode("first line\n"));
+    // The terminal shows the typed line, then the echo: two copies.
+    await waitForScreen((text) => occurrences(text, "first line") === 2);
+    await keyboard.write(new TextEncoder().encode("second\n"));
+    await waitForScreen((text) => occurrences(text, "second") === 2);
+    await keyboard.write(new Uint8Array([4])); // Ctrl-D
+    await keyboard.close();
+    const status = await child.status;
+    await reading;
+    assert.equal(status.code, 0);
+    assert.match(
+      await server.stderr.waitFor(/ close /),
+      / reason=eof bytes_echoed=18 /,
+    );
+  },
+});

@@ -109,6 +109,46 @@ Deno.test("server reports missing permission with exit code 5 and no stack trace
   assert.equal(stderr.split("\n").length, 2, "exactly one line");
 });
 
+const unprivilegedPortStart = Number(
+  Deno.readTextFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start").trim(),
+);
+
+Deno.test({
+  name:
+    "server reports a privileged port with exit code 5 when run without privileges",
+  // Some containers let everyone bind any port; then there is nothing to refuse.
+  ignore: Deno.build.os !== "linux" || unprivilegedPortStart === 0,
+  async fn(): Promise<void> {
+    const denoDir = Deno.makeTempDirSync({ prefix: "echo-unprivileged-" });
+    Deno.chmodSync(denoDir, 0o777);
+    // As root, drop to nobody first: root may bind any port.
+    const dropPrivileges = Deno.uid() === 0
+      ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+      : [];
+    const port = String(unprivilegedPortStart - 1);
+    const [program, ...args] = [
+      ...dropPrivileges,
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      SERVER_SCRIPT,
+      "--port",
+      port,
+    ];
+    const output = await new Deno.Command(program as string, {
+      args,
+      env: { DENO_DIR: denoDir },
+      stdin: "null",
+    }).output();
+    Deno.removeSync(denoDir, { recursive: true });
+    assert.equal(output.code, 5);
+    assert.equal(
+      new TextDecoder().decode(output.stderr),
+      `error: Permission denied for "127.0.0.1:${port}": ports below 1024 need privileges; pick a higher --port\n`,
+    );
+  },
+});
+
 Deno.test("server echoes 64 MiB unchanged after half-close and logs the connection", async () => {
   await using server = await startServer();
   const data = randomBytes(64 * MiB);
