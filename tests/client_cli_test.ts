@@ -61,6 +61,7 @@ async function streamThroughClient(
     }
     await writer.close();
   })();
+  feeding.catch(() => {}); // a failure surfaces at `await feeding`, not as an uncaught rejection
   let received = 0;
   let intact = true;
   for await (const chunk of child.stdout) {
