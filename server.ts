@@ -70,7 +70,7 @@ async function serve(args: ServerArgs): Promise<number> {
     drainTimeout: args.drainTimeout,
     idleTimeout: args.idleTimeout,
     maxConnections: args.maxConnections,
-    bufferSize: args.bufferSize,
+    maxBufferSize: args.maxBufferSize,
     logger,
   });
   logger.event("stopped", {

@@ -6,14 +6,16 @@
  */
 
 import { IdleTimer } from "./_idle_timer.ts";
+import { MIN_BUFFER_SIZE, nextBuffer } from "./_buffer_sizing.ts";
 import { writeAll } from "./_write_all.ts";
 
 /**
- * Size of the one buffer each connection reuses. 64 KiB matches what the
- * kernel typically hands over per read on loopback, so larger buffers buy
- * little throughput and cost memory on every connection.
+ * The largest buffer a connection grows to while streaming. Each
+ * connection starts at 256 B and doubles while reads fill its buffer; 256 KiB
+ * reads make bulk echo cheap per byte, and backpressure still holds: never
+ * more than one buffer is read ahead of what has been written back.
  */
-export const DEFAULT_BUFFER_SIZE = 64 * 1024;
+export const DEFAULT_MAX_BUFFER_SIZE = 256 * 1024;
 
 /**
  * Why a connection ended, as logged:
@@ -35,11 +37,12 @@ export type CloseReason =
 /** Options for {@linkcode echoConnection}. */
 export interface EchoConnectionOptions {
   /**
-   * Bytes read (and written back) at a time. Never more than this is held
-   * per connection: the next read waits until the previous chunk is written.
-   * @default {65536}
+   * The most bytes read (and written back) at a time. Never more than this
+   * is held per connection: the next read waits until the previous chunk is
+   * written. Buffers start small and grow only while reads fill them.
+   * @default {262144}
    */
-  bufferSize?: number;
+  maxBufferSize?: number;
   /**
    * Close the connection after this many ms with nothing read or written;
    * `0` never does.
@@ -86,8 +89,14 @@ export async function echoConnection(
   conn: Deno.Conn,
   options: EchoConnectionOptions = {},
 ): Promise<EchoResult> {
-  const { bufferSize = DEFAULT_BUFFER_SIZE, idleTimeout = 0, signal } = options;
-  const buffer = new Uint8Array(bufferSize);
+  const {
+    maxBufferSize = DEFAULT_MAX_BUFFER_SIZE,
+    idleTimeout = 0,
+    signal,
+  } = options;
+  let buffer: Uint8Array = new Uint8Array(
+    Math.min(MIN_BUFFER_SIZE, maxBufferSize),
+  );
   let bytesEchoed = 0;
   let forcedReason: CloseReason | undefined;
   // Closing the connection is the only way to interrupt a pending read.
@@ -107,9 +116,13 @@ export async function echoConnection(
       const n = await conn.read(buffer);
       if (n === null) break;
       idle?.touch();
-      await writeAll(conn, buffer.subarray(0, n));
+      await writeAll(
+        conn,
+        n === buffer.length ? buffer : buffer.subarray(0, n),
+      );
       idle?.touch();
       bytesEchoed += n;
+      buffer = nextBuffer(buffer, n, maxBufferSize);
     }
     await conn.closeWrite();
     return { bytesEchoed, reason: "eof" };

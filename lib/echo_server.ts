@@ -25,7 +25,7 @@ const ACCEPT_BACKOFF_MAX_MS = 1_000;
 
 /** Options for {@linkcode serveEcho}. */
 export interface ServeEchoOptions
-  extends Pick<EchoConnectionOptions, "bufferSize" | "idleTimeout"> {
+  extends Pick<EchoConnectionOptions, "maxBufferSize" | "idleTimeout"> {
   /** Aborting it stops accepting and starts the drain. */
   signal?: AbortSignal;
   /**
@@ -92,7 +92,8 @@ export async function serveEcho(
   const drainDeadline = new AbortController();
   const connectionOptions: EchoConnectionOptions = {
     signal: drainDeadline.signal,
-    ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
+    ...(options.maxBufferSize !== undefined &&
+      { maxBufferSize: options.maxBufferSize }),
     ...(options.idleTimeout !== undefined && {
       idleTimeout: options.idleTimeout,
     }),

@@ -11,7 +11,7 @@ import {
   parsePort,
 } from "./address.ts";
 import { parseFlags, parseFlagValue } from "./cli_args.ts";
-import { DEFAULT_BUFFER_SIZE } from "./echo_connection.ts";
+import { DEFAULT_MAX_BUFFER_SIZE } from "./echo_connection.ts";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./echo_server.ts";
 import { UsageError } from "./errors.ts";
 import type { LogFormat } from "./logger.ts";
@@ -31,7 +31,8 @@ Options:
   --max-connections N      Refuse connections beyond N (default: unlimited)
   --drain-timeout DURATION On SIGINT/SIGTERM, let open connections finish
                            this long, then close them (default: 5s)
-  --buffer-size SIZE       Per-connection echo buffer (default: 64KiB)
+  --max-buffer SIZE        Largest per-connection buffer; buffers start at
+                           256 B and grow while reads fill them (default: 256KiB)
   --log-format text|json   Log line format on stderr (default: text)
   --quiet                  No per-connection log lines
   --verbose                Stack traces on unexpected errors
@@ -56,8 +57,8 @@ export interface ServerArgs {
   maxConnections: number;
   /** Graceful shutdown deadline, in ms. */
   drainTimeout: number;
-  /** Per-connection buffer size, in bytes. */
-  bufferSize: number;
+  /** Largest per-connection buffer, in bytes. */
+  maxBufferSize: number;
   /** Log line format. */
   logFormat: LogFormat;
   /** Suppress per-connection log lines. */
@@ -92,7 +93,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "idle-timeout": { type: "string" },
     "max-connections": { type: "string" },
     "drain-timeout": { type: "string" },
-    "buffer-size": { type: "string" },
+    "max-buffer": { type: "string" },
     "log-format": { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
@@ -133,10 +134,10 @@ export function parseServerArgs(args: string[]): ServerCommand {
         text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
         parseDuration,
       ),
-      bufferSize: parseFlagValue(
-        "buffer-size",
-        text("buffer-size") ?? String(DEFAULT_BUFFER_SIZE),
-        parseBufferSize,
+      maxBufferSize: parseFlagValue(
+        "max-buffer",
+        text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
+        parseMaxBuffer,
       ),
       logFormat: parseFlagValue(
         "log-format",
@@ -160,7 +161,7 @@ function parseConnectionLimit(text: string): number {
   return limit;
 }
 
-function parseBufferSize(text: string): number {
+function parseMaxBuffer(text: string): number {
   const size = parseSize(text);
   if (size < 1 || size > 16 * 1024 * 1024) {
     throw new RangeError(

@@ -15,7 +15,7 @@ Deno.test("server defaults are loopback, port 7007, 5 s drain, no idle timeout, 
   assert.equal(args.drainTimeout, 5_000);
   assert.equal(args.idleTimeout, 0);
   assert.equal(args.maxConnections, Infinity);
-  assert.equal(args.bufferSize, 65_536);
+  assert.equal(args.maxBufferSize, 262_144);
   assert.equal(args.logFormat, "text");
 });
 
@@ -26,7 +26,7 @@ Deno.test("server flags are parsed with their units", () => {
     "--idle-timeout=500ms",
     "--max-connections=3",
     "--drain-timeout=2m",
-    "--buffer-size=16KiB",
+    "--max-buffer=16KiB",
     "--log-format=json",
     "--quiet",
   ]);
@@ -35,7 +35,7 @@ Deno.test("server flags are parsed with their units", () => {
   assert.equal(args.idleTimeout, 500);
   assert.equal(args.maxConnections, 3);
   assert.equal(args.drainTimeout, 120_000);
-  assert.equal(args.bufferSize, 16_384);
+  assert.equal(args.maxBufferSize, 16_384);
   assert.equal(args.logFormat, "json");
   assert.equal(args.quiet, true);
 });
@@ -51,7 +51,7 @@ Deno.test("server refuses bad values for each flag, naming flag and value", () =
       /^--max-connections: Invalid connection limit "x"/,
     ],
     [["--idle-timeout", "5"], /^--idle-timeout: Invalid duration "5"/],
-    [["--buffer-size", "0"], /^--buffer-size: Invalid buffer size "0"/],
+    [["--max-buffer", "0"], /^--max-buffer: Invalid buffer size "0"/],
     [["--log-format", "xml"], /^--log-format: Invalid log format "xml"/],
     [["--host", ""], /^--host: Empty host/],
     [["extra"], /^Unexpected argument "extra"/],
