@@ -16,7 +16,11 @@ import { connectWithTimeout, echoMessage } from "./lib/echo_client.ts";
 import { echoStream, type EchoStreamProgress } from "./lib/echo_stream.ts";
 import { EchoMismatchError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
-import { ProgressLine } from "./lib/progress_line.ts";
+import { BENCH_HELP, parseBenchArgs } from "./lib/bench_args.ts";
+import { formatReport, reportToJson } from "./lib/bench_report.ts";
+import { LatencyHistogram } from "./lib/latency_histogram.ts";
+import { type LoadProgress, runLoad } from "./lib/load_generator.ts";
+import { LiveProgress, ProgressLine } from "./lib/progress_line.ts";
 import { reportFailure } from "./lib/report_failure.ts";
 import { writeStderr, writeStdout } from "./lib/_stdio.ts";
 import { writeAll } from "./lib/_write_all.ts";
@@ -29,6 +33,7 @@ import { VERSION } from "./lib/version.ts";
  * @returns The process exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "bench") return await bench(args.slice(1));
   let parsed;
   try {
     parsed = parseClientArgs(args);
@@ -87,6 +92,46 @@ async function run(args: ClientArgs, address: string): Promise<void> {
     progress,
     onEcho: (echo) => writeAll(Deno.stdout, echo),
   });
+}
+
+async function bench(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseBenchArgs(args);
+  } catch (error) {
+    return reportFailure(error, "", false);
+  }
+  if (parsed.kind === "help") {
+    writeStdout(BENCH_HELP);
+    return ExitCode.Ok;
+  }
+  const { args: options } = parsed;
+  const progress: LoadProgress = {
+    completed: 0,
+    bytesVerified: 0,
+    errors: 0,
+    latency: new LatencyHistogram(),
+  };
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onInterrupt); // Ctrl-C: stop and report
+  using _live = !options.quiet && Deno.stderr.isTerminal()
+    ? new LiveProgress(progress)
+    : undefined;
+  const report = await runLoad({
+    ...options,
+    progress,
+    signal: stop.signal,
+  }).finally(() => Deno.removeSignalListener("SIGINT", onInterrupt));
+  _live?.[Symbol.dispose]();
+  writeStdout(
+    options.json
+      ? JSON.stringify(reportToJson(report)) + "\n"
+      : formatReport(report),
+  );
+  return report.errors + report.mismatches === 0 && report.completed > 0
+    ? ExitCode.Ok
+    : ExitCode.EchoMismatch;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

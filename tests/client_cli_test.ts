@@ -243,3 +243,45 @@ Deno.test({
     );
   },
 });
+
+Deno.test("client bench --json reports verified round trips and latency percentiles", async () => {
+  await using server = await startServer(["--quiet"]);
+  const result = await runClient([
+    "bench",
+    "--port",
+    String(server.port),
+    "--connections",
+    "4",
+    "--count",
+    "400",
+    "--json",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(decoder.decode(result.stdout));
+  assert.equal(report.completed, 400);
+  assert.equal(report.errors, 0);
+  assert.equal(report.mismatches, 0);
+  assert.ok(
+    report.latency_us.p50 > 0 &&
+      report.latency_us.p999 >= report.latency_us.p50,
+  );
+});
+
+Deno.test("client bench exits 1 when the echo is corrupted, and 2 for a bad mode", async () => {
+  await using server = startCorruptingServer(0);
+  const corrupted = await runClient([
+    "bench",
+    "--port",
+    String(server.port),
+    "--count",
+    "3",
+  ]);
+  assert.equal(corrupted.code, 1);
+  assert.match(decoder.decode(corrupted.stdout), /^mismatches +1$/m);
+  const bad = await runClient(["bench", "--mode", "pingpong"]);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /^error: --mode: Invalid mode "pingpong": expected ping-pong, stream or connect/,
+  );
+});
