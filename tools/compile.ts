@@ -29,6 +29,14 @@ export const TARGETS = [
 /** The permission flags baked into both binaries: network only. */
 export const PERMISSIONS = ["--allow-net"] as const;
 
+/**
+ * V8 flags for the server. A 1 MiB young generation (the default grows to
+ * 16 MiB and shrinks slowly) keeps RSS down after bursts of load, e.g.
+ * 120 -> 77 MiB before a 5,000-connection idle test, at no measured
+ * throughput cost: the echo loop allocates little per chunk.
+ */
+export const SERVER_V8_FLAGS = ["--max-semi-space-size=1"] as const;
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /**
@@ -47,6 +55,9 @@ export function compileArgs(
   return [
     "compile",
     ...PERMISSIONS,
+    ...(program === "echo-server"
+      ? [`--v8-flags=${SERVER_V8_FLAGS.join(",")}`]
+      : []),
     ...(target === undefined ? [] : ["--target", target]),
     "--output",
     output,
