@@ -6,7 +6,8 @@
  */
 
 import { formatAddress } from "./lib/address.ts";
-import { serveEcho } from "./lib/echo_server.ts";
+import { serveEcho, type ServeSummary } from "./lib/echo_server.ts";
+import { type EchoWorkers, startEchoWorkers } from "./lib/worker_pool.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
 import { Logger } from "./lib/logger.ts";
 import {
@@ -51,12 +52,39 @@ async function serve(args: ServerArgs): Promise<number> {
   });
   let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname: args.host, port: args.port });
+    listener = Deno.listen({
+      hostname: args.host,
+      port: args.port,
+      reusePort: args.workers > 1,
+    });
   } catch (error) {
     return reportFailure(error, requested, args.verbose);
   }
   using _ = listener;
-  const logger = new Logger({ format: args.logFormat, quiet: args.quiet });
+  const log = { format: args.logFormat, quiet: args.quiet };
+  const logger = new Logger(
+    args.workers > 1 ? { ...log, context: { worker: 1 } } : log,
+  );
+  const options = {
+    drainTimeout: args.drainTimeout,
+    idleTimeout: args.idleTimeout,
+    maxConnections: Math.ceil(args.maxConnections / args.workers),
+    maxBufferSize: args.maxBufferSize,
+  };
+  let workers: EchoWorkers | undefined;
+  if (args.workers > 1) {
+    try {
+      workers = await startEchoWorkers(args.workers - 1, {
+        host: args.host,
+        port: listener.addr.port,
+        worker: 2,
+        options,
+        log,
+      });
+    } catch (error) {
+      return reportFailure(error, requested, args.verbose);
+    }
+  }
   writeStdout(`listening on ${formatAddress(listener.addr)}\n`);
 
   const stop = new AbortController();
@@ -65,15 +93,23 @@ async function serve(args: ServerArgs): Promise<number> {
     logger.event("shutdown", { signal, drain_timeout_ms: args.drainTimeout });
     stop.abort();
   });
-  const summary = await serveEcho(listener, {
+  const stopWorkers = new Promise<ServeSummary[]>((resolve, reject) => {
+    stop.signal.addEventListener("abort", () => {
+      (workers?.stop() ?? Promise.resolve([])).then(resolve, reject);
+    }, { once: true });
+  });
+  const main = await serveEcho(listener, {
+    ...options,
     signal: stop.signal,
-    drainTimeout: args.drainTimeout,
-    idleTimeout: args.idleTimeout,
-    maxConnections: args.maxConnections,
-    maxBufferSize: args.maxBufferSize,
     logger,
   });
-  logger.event("stopped", {
+  const summary = [main, ...await stopWorkers].reduce((total, part) => ({
+    connections: total.connections + part.connections,
+    refused: total.refused + part.refused,
+    bytesEchoed: total.bytesEchoed + part.bytesEchoed,
+  }));
+  // The totals cover every worker, so they are not logged as worker 1's.
+  new Logger(log).event("stopped", {
     connections: summary.connections,
     refused: summary.refused,
     bytes_echoed: summary.bytesEchoed,

@@ -109,8 +109,9 @@ export function describeNetworkError(error: unknown, address: string): Failure {
   }
   if (error instanceof Deno.errors.NotCapable) {
     return {
-      message:
-        `No network permission for "${address}": run with --allow-net (${detail})`,
+      message: /net access/.test(detail)
+        ? `No network permission for "${address}": run with --allow-net (${detail})`
+        : `Missing permission: ${detail}`,
       exitCode: ExitCode.PermissionDenied,
     };
   }

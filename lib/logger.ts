@@ -32,6 +32,11 @@ export interface LoggerOptions {
    * @default {false}
    */
   quiet?: boolean;
+  /**
+   * Fields added to every event, e.g. `{ worker: 2 }`.
+   * @default {none}
+   */
+  context?: LogFields;
 }
 
 const PER_CONNECTION_EVENTS = new Set(["open", "close", "refused"]);
@@ -50,12 +55,14 @@ export class Logger {
   readonly #format: LogFormat;
   readonly #write: (line: string) => void;
   readonly #quiet: boolean;
+  readonly #context: LogFields;
 
   /** @param options Format, destination and verbosity. */
   constructor(options: LoggerOptions = {}) {
     this.#format = options.format ?? "text";
     this.#write = options.write ?? writeStderr;
     this.#quiet = options.quiet ?? false;
+    this.#context = options.context ?? {};
   }
 
   /**
@@ -67,6 +74,7 @@ export class Logger {
   event(event: string, fields: LogFields = {}): void {
     if (this.#quiet && PER_CONNECTION_EVENTS.has(event)) return;
     const time = new Date().toISOString();
+    fields = { ...this.#context, ...fields };
     if (this.#format === "json") {
       this.#write(JSON.stringify({ time, event, ...fields }) + "\n");
       return;

@@ -33,6 +33,8 @@ Options:
                            this long, then close them (default: 5s)
   --max-buffer SIZE        Largest per-connection buffer; buffers start at
                            256 B and grow while reads fill them (default: 256KiB)
+  --workers N              Event loops (threads) sharing the port through
+                           SO_REUSEPORT; Linux only (default: 1)
   --log-format text|json   Log line format on stderr (default: text)
   --quiet                  No per-connection log lines
   --verbose                Stack traces on unexpected errors
@@ -59,6 +61,8 @@ export interface ServerArgs {
   drainTimeout: number;
   /** Largest per-connection buffer, in bytes. */
   maxBufferSize: number;
+  /** Event loops sharing the port (threads with `reusePort`). */
+  workers: number;
   /** Log line format. */
   logFormat: LogFormat;
   /** Suppress per-connection log lines. */
@@ -95,6 +99,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "drain-timeout": { type: "string" },
     "max-buffer": { type: "string" },
     "log-format": { type: "string" },
+    workers: { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -139,6 +144,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
         text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
         parseMaxBuffer,
       ),
+      workers: parseFlagValue("workers", text("workers") ?? "1", parseWorkers),
       logFormat: parseFlagValue(
         "log-format",
         text("log-format") ?? "text",
@@ -169,6 +175,19 @@ function parseMaxBuffer(text: string): number {
     );
   }
   return size;
+}
+
+function parseWorkers(text: string): number {
+  const workers = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(workers >= 1 && workers <= 256)) {
+    throw new RangeError(`Invalid worker count "${text}": expected 1 to 256`);
+  }
+  if (workers > 1 && Deno.build.os !== "linux") {
+    throw new RangeError(
+      `Invalid worker count "${text}": more than 1 needs Linux (SO_REUSEPORT load balancing)`,
+    );
+  }
+  return workers;
 }
 
 function parseLogFormat(text: string): LogFormat {

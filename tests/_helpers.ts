@@ -96,6 +96,8 @@ export interface ServerProcess extends AsyncDisposable {
 export interface StartServerOptions {
   /** A command the server runs under, e.g. `["prlimit", "--nofile=64"]`. */
   wrapper?: string[];
+  /** Deno permission flags. @default {["--allow-net"]} */
+  permissions?: string[];
 }
 
 /** Spawns `server.ts --port 0 ...args` and waits for its listening line. */
@@ -106,7 +108,7 @@ export async function startServer(
   const command = [
     Deno.execPath(),
     "run",
-    "--allow-net",
+    ...(options.permissions ?? ["--allow-net"]),
     SERVER_SCRIPT,
     "--port",
     "0",

@@ -19,7 +19,18 @@ Deno.test("each network failure maps to its own exit code and a one-line message
       ExitCode.PermissionDenied,
       /ports below 1024/,
     ],
-    [new Deno.errors.NotCapable("x"), ExitCode.PermissionDenied, /--allow-net/],
+    [
+      new Deno.errors.NotCapable('Requires net access to "127.0.0.1:1"'),
+      ExitCode.PermissionDenied,
+      /^No network permission for "127\.0\.0\.1:7007": run with --allow-net/,
+    ],
+    [
+      new Deno.errors.NotCapable(
+        'Requires read access to "lib/echo_worker.ts"',
+      ),
+      ExitCode.PermissionDenied,
+      /^Missing permission: Requires read access/,
+    ],
     [
       new Error(
         "failed to lookup address information: Name or service not known",

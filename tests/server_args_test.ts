@@ -53,6 +53,10 @@ Deno.test("server refuses bad values for each flag, naming flag and value", () =
     [["--idle-timeout", "5"], /^--idle-timeout: Invalid duration "5"/],
     [["--max-buffer", "0"], /^--max-buffer: Invalid buffer size "0"/],
     [["--log-format", "xml"], /^--log-format: Invalid log format "xml"/],
+    [
+      ["--workers", "0"],
+      /^--workers: Invalid worker count "0": expected 1 to 256/,
+    ],
     [["--host", ""], /^--host: Empty host/],
     [["extra"], /^Unexpected argument "extra"/],
   ];

@@ -331,3 +331,45 @@ Deno.test("a client that connects and leaves at once is logged and does not dist
   const data = randomBytes(MiB);
   assert.ok(bytesEqual(await roundTrip(conn, data), data));
 });
+
+Deno.test("--workers 2 serves one port from two event loops and sums their totals", async () => {
+  const lib = new URL("../lib/", import.meta.url).pathname;
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  await using server = await startServer(["--workers", "2"], {
+    permissions: ["--allow-net", `--allow-read=${lib},${config}`],
+  });
+  const conns = await Promise.all(
+    Array.from({ length: 40 }, () => connect(server.port)),
+  );
+  try {
+    for (const conn of conns) await ping(conn);
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+  server.process.kill("SIGTERM");
+  assert.equal((await server.process.status).code, 0);
+  await server.stderr.done;
+  const opens = (worker: number) =>
+    server.stderr.count(new RegExp(` open worker=${worker} `));
+  assert.equal(opens(1) + opens(2), 40);
+  // SO_REUSEPORT hashes connections across listeners: both get some
+  // (all 40 on one side has probability 2^-39).
+  assert.ok(
+    opens(1) > 0 && opens(2) > 0,
+    `worker 1: ${opens(1)}, worker 2: ${opens(2)}`,
+  );
+  assert.match(
+    server.stderr.lines.at(-1) ?? "",
+    / stopped connections=40 refused=0 bytes_echoed=40$/,
+  );
+});
+
+Deno.test("--workers without read permission for its module fails with one line and exit code 5", async () => {
+  const result = await runServer(["--port", "0", "--workers", "2"]);
+  assert.equal(result.code, 5);
+  const ours = result.stderr.split("\n").filter((line) =>
+    line.startsWith("error: Missing permission")
+  );
+  assert.equal(ours.length, 1);
+  assert.match(ours[0] ?? "", /--workers also needs --allow-read for lib\//);
+});
