@@ -4,13 +4,8 @@
  * @module
  */
 
-import {
-  DEFAULT_HOST,
-  DEFAULT_PORT,
-  normalizeHost,
-  parsePort,
-} from "./address.ts";
-import { parseFlags, parseFlagValue } from "./cli_args.ts";
+import { DEFAULT_HOST, DEFAULT_PORT } from "./address.ts";
+import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { UsageError } from "./errors.ts";
 import type { LoadMode } from "./load_generator.ts";
 import { parseDuration, parseSize } from "./units.ts";
@@ -117,12 +112,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
   return {
     kind: "bench",
     args: {
-      host: normalizeHost(text("host") ?? DEFAULT_HOST),
-      port: parseFlagValue(
-        "port",
-        text("port") ?? String(DEFAULT_PORT),
-        parsePort,
-      ),
+      ...parseEndpointFlags(values),
       mode,
       connections: parseFlagValue(
         "connections",

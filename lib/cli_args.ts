@@ -6,6 +6,13 @@
  */
 
 import { parseArgs } from "node:util";
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  normalizeHost,
+  parsePort,
+  type ParsePortOptions,
+} from "./address.ts";
 import { UsageError } from "./errors.ts";
 
 /** How one flag is declared: a string value, or a boolean switch. */
@@ -131,4 +138,33 @@ export function parseFlagValue<T>(
     const reason = error instanceof Error ? error.message : String(error);
     throw new UsageError(`--${flag}: ${reason}: see --help`);
   }
+}
+
+/**
+ * Reads the `--host` and `--port` flags every program takes, with their
+ * defaults: loopback, port 7007.
+ *
+ * @param values Flag values from {@linkcode parseFlags}.
+ * @param options Whether port 0 is allowed (servers) or not (clients).
+ * @returns The host (without IPv6 brackets) and the port.
+ * @throws {UsageError} For an empty host or an invalid port.
+ *
+ * @example
+ * ```ts
+ * import { parseEndpointFlags } from "./cli_args.ts";
+ * parseEndpointFlags({ host: "[::1]" }); // { host: "::1", port: 7007 }
+ * ```
+ */
+export function parseEndpointFlags(
+  values: ParsedFlags["values"],
+  options: ParsePortOptions = {},
+): { host: string; port: number } {
+  const host = normalizeHost(String(values.host ?? DEFAULT_HOST));
+  if (host === "") throw new UsageError(`--host: Empty host: see --help`);
+  const port = parseFlagValue(
+    "port",
+    String(values.port ?? DEFAULT_PORT),
+    (text) => parsePort(text, options),
+  );
+  return { host, port };
 }

@@ -4,16 +4,10 @@
  * @module
  */
 
-import {
-  DEFAULT_HOST,
-  DEFAULT_PORT,
-  normalizeHost,
-  parsePort,
-} from "./address.ts";
-import { parseFlags, parseFlagValue } from "./cli_args.ts";
+import { DEFAULT_HOST, DEFAULT_PORT } from "./address.ts";
+import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { DEFAULT_TIMEOUT_MS } from "./echo_client.ts";
 import { DEFAULT_WINDOW } from "./echo_stream.ts";
-import { UsageError } from "./errors.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 /** `echo-client`'s help text, printed by `--help`. */
@@ -98,17 +92,10 @@ export function parseClientArgs(args: string[]): ClientCommand {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const text = (name: string) => values[name] as string | undefined;
-  const host = normalizeHost(text("host") ?? DEFAULT_HOST);
-  if (host === "") throw new UsageError(`--host: Empty host: see --help`);
   return {
     kind: "echo",
     args: {
-      host,
-      port: parseFlagValue(
-        "port",
-        text("port") ?? String(DEFAULT_PORT),
-        parsePort,
-      ),
+      ...parseEndpointFlags(values),
       timeout: parseFlagValue(
         "timeout",
         text("timeout") ?? `${DEFAULT_TIMEOUT_MS}ms`,

@@ -4,13 +4,8 @@
  * @module
  */
 
-import {
-  DEFAULT_HOST,
-  DEFAULT_PORT,
-  normalizeHost,
-  parsePort,
-} from "./address.ts";
-import { parseFlags, parseFlagValue } from "./cli_args.ts";
+import { DEFAULT_HOST, DEFAULT_PORT } from "./address.ts";
+import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { DEFAULT_MAX_BUFFER_SIZE } from "./echo_connection.ts";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./echo_server.ts";
 import { UsageError } from "./errors.ts";
@@ -113,17 +108,10 @@ export function parseServerArgs(args: string[]): ServerCommand {
     );
   }
   const text = (name: string) => values[name] as string | undefined;
-  const host = normalizeHost(text("host") ?? DEFAULT_HOST);
-  if (host === "") throw new UsageError(`--host: Empty host: see --help`);
   return {
     kind: "serve",
     args: {
-      host,
-      port: parseFlagValue(
-        "port",
-        text("port") ?? String(DEFAULT_PORT),
-        (port) => parsePort(port, { allowZero: true }),
-      ),
+      ...parseEndpointFlags(values, { allowZero: true }),
       idleTimeout: parseFlagValue(
         "idle-timeout",
         text("idle-timeout") ?? "0s",
