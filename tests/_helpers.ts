@@ -5,6 +5,11 @@
 
 import assert from "node:assert/strict";
 import { Logger } from "../lib/logger.ts";
+import {
+  serveEcho,
+  type ServeEchoOptions,
+  type ServeSummary,
+} from "../lib/echo_server.ts";
 
 /** Path of the server entry script. */
 export const SERVER_SCRIPT = new URL("../server.ts", import.meta.url).pathname;
@@ -81,6 +86,34 @@ export function memoryLogger(): { logger: Logger; log: LineCollector } {
       format: "json",
       write: (line) => log.add(line.trimEnd()),
     }),
+  };
+}
+
+/**
+ * Our echo server, in process, on a free loopback port; its log lines
+ * (JSON) land in `log`. Stopped and drained on dispose.
+ */
+export interface TestServer extends AsyncDisposable {
+  port: number;
+  log: LineCollector;
+  stop: AbortController;
+  done: Promise<ServeSummary>;
+}
+
+export function startEchoServer(options: ServeEchoOptions = {}): TestServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { logger, log } = memoryLogger();
+  const stop = new AbortController();
+  const done = serveEcho(listener, { logger, signal: stop.signal, ...options });
+  return {
+    port: listener.addr.port,
+    log,
+    stop,
+    done,
+    async [Symbol.asyncDispose](): Promise<void> {
+      stop.abort();
+      await done;
+    },
   };
 }
 

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { connectWithTimeout, echoMessage } from "../lib/echo_client.ts";
 import { EchoMismatchError, TimeoutError } from "../lib/errors.ts";
-import { serveEcho } from "../lib/echo_server.ts";
-import { Logger } from "../lib/logger.ts";
 import {
   startCorruptingServer,
+  startEchoServer,
   startFakeServer,
   startSilentServer,
 } from "./_helpers.ts";
@@ -12,23 +11,10 @@ import {
 const encoder = new TextEncoder();
 
 Deno.test("echoMessage returns the echo from a correct server", async () => {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const stop = new AbortController();
-  const serving = serveEcho(listener, {
-    signal: stop.signal,
-    logger: new Logger({ write: () => {} }),
-  });
-  {
-    using conn = await connectWithTimeout(
-      "127.0.0.1",
-      listener.addr.port,
-      1_000,
-    );
-    const echo = await echoMessage(conn, encoder.encode("hello world\n"));
-    assert.equal(new TextDecoder().decode(echo), "hello world\n");
-  }
-  stop.abort();
-  await serving;
+  await using server = startEchoServer();
+  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  const echo = await echoMessage(conn, encoder.encode("hello world\n"));
+  assert.equal(new TextDecoder().decode(echo), "hello world\n");
 });
 
 Deno.test("echoMessage detects a flipped byte and says where", async () => {

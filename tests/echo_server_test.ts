@@ -1,44 +1,13 @@
 import assert from "node:assert/strict";
 import {
-  serveEcho,
-  type ServeEchoOptions,
-  type ServeSummary,
-} from "../lib/echo_server.ts";
-import {
   assertNotServed,
   bytesEqual,
   connect,
-  memoryLogger,
   randomBytes,
   readToEnd,
   roundTrip,
+  startEchoServer,
 } from "./_helpers.ts";
-import type { LineCollector } from "./_helpers.ts";
-
-/** An in-process server on a free loopback port, stopped on dispose. */
-interface TestServer extends AsyncDisposable {
-  port: number;
-  log: LineCollector;
-  stop: AbortController;
-  done: Promise<ServeSummary>;
-}
-
-function startEchoServer(options: ServeEchoOptions = {}): TestServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { logger, log } = memoryLogger();
-  const stop = new AbortController();
-  const done = serveEcho(listener, { logger, signal: stop.signal, ...options });
-  return {
-    port: listener.addr.port,
-    log,
-    stop,
-    done,
-    async [Symbol.asyncDispose](): Promise<void> {
-      stop.abort();
-      await done;
-    },
-  };
-}
 
 async function ping(conn: Deno.Conn, text = "ping"): Promise<string> {
   const bytes = new TextEncoder().encode(text);

@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { connectWithTimeout } from "../lib/echo_client.ts";
 import { echoStream } from "../lib/echo_stream.ts";
 import { EchoMismatchError, TimeoutError } from "../lib/errors.ts";
-import { serveEcho } from "../lib/echo_server.ts";
-import { Logger } from "../lib/logger.ts";
 import {
   patternChunk,
   startCorruptingServer,
+  startEchoServer,
   startFakeServer,
   startSilentServer,
 } from "./_helpers.ts";
@@ -33,19 +32,14 @@ function patternStream(
 }
 
 Deno.test("echoStream verifies 128 MiB through a real server and passes the echo on", async () => {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const stop = new AbortController();
-  const serving = serveEcho(listener, {
-    signal: stop.signal,
-    logger: new Logger({ write: () => {} }),
-  });
+  await using server = startEchoServer();
   const total = 128 * 1024 * 1024;
   let echoed = 0;
   let echoMatches = true;
   {
     using conn = await connectWithTimeout(
       "127.0.0.1",
-      listener.addr.port,
+      server.port,
       1_000,
     );
     const result = await echoStream(conn, patternStream(7, total), {
@@ -62,8 +56,6 @@ Deno.test("echoStream verifies 128 MiB through a real server and passes the echo
   }
   assert.equal(echoed, total);
   assert.ok(echoMatches);
-  stop.abort();
-  await serving;
 });
 
 Deno.test("echoStream stops at the first corrupted byte, with its offset", async () => {

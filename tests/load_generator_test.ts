@@ -1,24 +1,12 @@
 import assert from "node:assert/strict";
-import { serveEcho } from "../lib/echo_server.ts";
 import { runLoad } from "../lib/load_generator.ts";
-import { Logger } from "../lib/logger.ts";
-import { startCorruptingServer } from "./_helpers.ts";
+import { startCorruptingServer, startEchoServer } from "./_helpers.ts";
 
 async function withEchoServer(
   run: (port: number) => Promise<void>,
 ): Promise<void> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const stop = new AbortController();
-  const serving = serveEcho(listener, {
-    signal: stop.signal,
-    logger: new Logger({ write: () => {} }),
-  });
-  try {
-    await run(listener.addr.port);
-  } finally {
-    stop.abort();
-    await serving;
-  }
+  await using server = startEchoServer();
+  await run(server.port);
 }
 
 Deno.test("ping-pong load completes exactly --count verified round trips", async () => {
