@@ -101,6 +101,12 @@ export async function serveEcho(
 
   const serve = async (conn: Deno.Conn, id: number) => {
     using _ = conn;
+    if (!logger.logsConnections) {
+      // --quiet: nothing to format per connection (connect-rate hot path).
+      summary.bytesEchoed +=
+        (await echoConnection(conn, connectionOptions)).bytesEchoed;
+      return;
+    }
     const peer = formatAddress(conn.remoteAddr);
     const started = performance.now();
     logger.event("open", { conn: id, peer, active: active.size });

@@ -66,6 +66,14 @@ export class Logger {
   }
 
   /**
+   * Whether per-connection events (`open`, `close`, `refused`) are logged,
+   * so callers can skip building their fields on a hot path when not.
+   */
+  get logsConnections(): boolean {
+    return !this.#quiet;
+  }
+
+  /**
    * Logs `event` with `fields`; `undefined` fields are left out.
    *
    * @param event A short lowercase name: `listening`, `open`, `close`, ….

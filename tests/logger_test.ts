@@ -37,4 +37,6 @@ Deno.test("quiet drops per-connection events but keeps lifecycle events", () => 
   log.event("shutdown", { signal: "SIGTERM" });
   assert.equal(lines.length, 1);
   assert.match(lines[0] ?? "", / shutdown signal=SIGTERM/);
+  assert.equal(log.logsConnections, false);
+  assert.equal(new Logger().logsConnections, true);
 });
