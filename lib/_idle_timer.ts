@@ -10,6 +10,7 @@ export class IdleTimer implements Disposable {
   readonly #onExpire: () => void;
   #lastActivity = performance.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #expired = false;
 
   /**
    * @param timeoutMs How long without `touch()` counts as idle, in ms.
@@ -21,6 +22,11 @@ export class IdleTimer implements Disposable {
     this.#arm(timeoutMs);
   }
 
+  /** Whether `onExpire` has been called since the last `restart()`. */
+  get expired(): boolean {
+    return this.#expired;
+  }
+
   /** Records activity: the idle period starts again from now. */
   touch(): void {
     this.#lastActivity = performance.now();
@@ -29,6 +35,7 @@ export class IdleTimer implements Disposable {
   /** Starts a fresh idle period after expiry (or at any time). */
   restart(): void {
     this.touch();
+    this.#expired = false;
     if (this.#timer === undefined) this.#arm(this.#timeoutMs);
   }
 
@@ -43,6 +50,7 @@ export class IdleTimer implements Disposable {
       return;
     }
     this.#timer = undefined;
+    this.#expired = true;
     this.#onExpire();
   }
 

@@ -11,6 +11,7 @@ import { delay } from "./_delay.ts";
 import {
   echoConnection,
   type EchoConnectionOptions,
+  type EchoResult,
 } from "./echo_connection.ts";
 import { Logger } from "./logger.ts";
 
@@ -88,7 +89,6 @@ export async function serveEcho(
     logger = new Logger(),
   } = options;
   const summary: ServeSummary = { connections: 0, refused: 0, bytesEchoed: 0 };
-  const active = new Set<Promise<void>>();
   const drainDeadline = new AbortController();
   const connectionOptions: EchoConnectionOptions = {
     signal: drainDeadline.signal,
@@ -99,28 +99,41 @@ export async function serveEcho(
     }),
   };
 
-  const serve = async (conn: Deno.Conn, id: number) => {
-    using _ = conn;
+  // Connections still being echoed; the drain waits for this to reach 0.
+  // A counter and one `.then` per connection rather than a set of tracked
+  // promises and a wrapping async call: each idle connection then keeps
+  // only its own suspended echo loop alive (see bench/README.md).
+  let open = 0;
+  const allClosed = Promise.withResolvers<void>();
+  const closed = (conn: Deno.Conn, result: EchoResult) => {
+    conn[Symbol.dispose]();
+    summary.bytesEchoed += result.bytesEchoed;
+    if (--open === 0 && stopped) allClosed.resolve();
+  };
+  const serve = (conn: Deno.Conn, id: number) => {
+    open++;
     if (!logger.logsConnections) {
-      // --quiet: nothing to format per connection (connect-rate hot path).
-      summary.bytesEchoed +=
-        (await echoConnection(conn, connectionOptions)).bytesEchoed;
+      echoConnection(conn, connectionOptions).then((result) =>
+        closed(conn, result)
+      );
       return;
     }
     const peer = formatAddress(conn.remoteAddr);
-    const started = performance.now();
-    logger.event("open", { conn: id, peer, active: active.size });
-    const result = await echoConnection(conn, connectionOptions);
-    summary.bytesEchoed += result.bytesEchoed;
-    logger.event("close", {
-      conn: id,
-      peer,
-      reason: result.reason,
-      bytes_echoed: result.bytesEchoed,
-      duration_ms: Math.round(performance.now() - started),
-      error: result.error === undefined ? undefined : describe(result.error),
+    const openedAt = performance.now();
+    logger.event("open", { conn: id, peer, active: open });
+    echoConnection(conn, connectionOptions).then((result) => {
+      closed(conn, result);
+      logger.event("close", {
+        conn: id,
+        peer,
+        reason: result.reason,
+        bytes_echoed: result.bytesEchoed,
+        duration_ms: Math.round(performance.now() - openedAt),
+        error: result.error === undefined ? undefined : describe(result.error),
+      });
     });
   };
+  let stopped = false;
 
   const stopAccepting = () => {
     try {
@@ -148,7 +161,7 @@ export async function serveEcho(
       backoffMs = Math.min(backoffMs * 2, ACCEPT_BACKOFF_MAX_MS);
       continue;
     }
-    if (active.size >= maxConnections) {
+    if (open >= maxConnections) {
       summary.refused++;
       logger.event("refused", {
         peer: formatAddress(conn.remoteAddr),
@@ -158,19 +171,15 @@ export async function serveEcho(
       conn.close();
       continue;
     }
-    const id = ++summary.connections;
-    const task = serve(conn, id).finally(() => active.delete(task));
-    active.add(task);
+    serve(conn, ++summary.connections);
   }
   signal?.removeEventListener("abort", stopAccepting);
 
-  if (active.size > 0) {
-    logger.event("draining", {
-      connections: active.size,
-      timeout_ms: drainTimeout,
-    });
+  stopped = true;
+  if (open > 0) {
+    logger.event("draining", { connections: open, timeout_ms: drainTimeout });
     const deadline = setTimeout(() => drainDeadline.abort(), drainTimeout);
-    await Promise.all(active);
+    await allClosed.promise;
     clearTimeout(deadline);
   }
   return summary;

@@ -167,7 +167,7 @@ Deno.test("server echoes 64 MiB unchanged after half-close and logs the connecti
   );
   assert.match(
     server.stderr.lines[0] ?? "",
-    / open conn=1 peer=127\.0\.0\.1:\d+ active=0$/,
+    / open conn=1 peer=127\.0\.0\.1:\d+ active=1$/,
   );
 });
 
