@@ -12,7 +12,8 @@ import {
   type ClientArgs,
   parseClientArgs,
 } from "./lib/client_args.ts";
-import { connectWithTimeout, echoMessage } from "./lib/echo_client.ts";
+import { connectWithTimeout } from "./lib/connect.ts";
+import { echoMessage } from "./lib/echo_client.ts";
 import { echoStream, type EchoStreamProgress } from "./lib/echo_stream.ts";
 import { EchoMismatchError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
@@ -48,8 +49,8 @@ export async function main(args: string[]): Promise<number> {
       writeStdout(`echo-client ${VERSION}\n`);
       return ExitCode.Ok;
     case "echo": {
-      const { host, port, verbose } = parsed.args;
-      const address = formatAddress({ transport: "tcp", hostname: host, port });
+      const { endpoint, verbose } = parsed.args;
+      const address = formatAddress(endpoint);
       try {
         await run(parsed.args, address);
         return ExitCode.Ok;
@@ -61,7 +62,9 @@ export async function main(args: string[]): Promise<number> {
 }
 
 async function run(args: ClientArgs, address: string): Promise<void> {
-  using conn = await connectWithTimeout(args.host, args.port, args.timeout);
+  using conn = await connectWithTimeout(args.endpoint, {
+    timeout: args.timeout,
+  });
   if (args.message.length > 0) {
     const text = args.message.join(" ") + (args.newline ? "\n" : "");
     try {

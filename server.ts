@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatAddress } from "./lib/address.ts";
+import { type Endpoint, formatAddress } from "./lib/address.ts";
 import { serveEcho, type ServeSummary } from "./lib/echo_server.ts";
 import { type EchoWorkers, startEchoWorkers } from "./lib/worker_pool.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
@@ -16,6 +16,7 @@ import {
   type ServerArgs,
 } from "./lib/server_args.ts";
 import { reportFailure } from "./lib/report_failure.ts";
+import { removeSocketOnExit, removeStaleSocket } from "./lib/unix_socket.ts";
 import { writeStdout } from "./lib/_stdio.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -45,21 +46,17 @@ export async function main(args: string[]): Promise<number> {
 }
 
 async function serve(args: ServerArgs): Promise<number> {
-  const requested = formatAddress({
-    transport: "tcp",
-    hostname: args.host,
-    port: args.port,
-  });
-  let listener: Deno.TcpListener;
+  const { endpoint } = args;
+  const requested = formatAddress(endpoint);
+  let listener: Deno.Listener;
   try {
-    listener = Deno.listen({
-      hostname: args.host,
-      port: args.port,
-      reusePort: args.workers > 1,
-    });
+    listener = await listen(endpoint, args.workers > 1);
   } catch (error) {
     return reportFailure(error, requested, args.verbose);
   }
+  using _socketFile = endpoint.transport === "unix"
+    ? removeSocketOnExit(endpoint.path)
+    : undefined;
   using _ = listener;
   const log = { format: args.logFormat, quiet: args.quiet };
   const logger = new Logger(
@@ -75,8 +72,8 @@ async function serve(args: ServerArgs): Promise<number> {
   if (args.workers > 1) {
     try {
       workers = await startEchoWorkers(args.workers - 1, {
-        host: args.host,
-        port: listener.addr.port,
+        host: (listener.addr as Deno.NetAddr).hostname,
+        port: (listener.addr as Deno.NetAddr).port,
         worker: 2,
         options,
         log,
@@ -115,6 +112,17 @@ async function serve(args: ServerArgs): Promise<number> {
     bytes_echoed: summary.bytesEchoed,
   });
   return ExitCode.Ok;
+}
+
+async function listen(
+  endpoint: Endpoint,
+  reusePort: boolean,
+): Promise<Deno.Listener> {
+  if (endpoint.transport === "unix") {
+    await removeStaleSocket(endpoint.path);
+    return Deno.listen(endpoint);
+  }
+  return Deno.listen({ ...endpoint, reusePort });
 }
 
 /** The signals that ask for a graceful shutdown on this platform. */

@@ -11,6 +11,23 @@ export const DEFAULT_PORT = 7007;
 /** The host both programs use when `--host` is not given: loopback only. */
 export const DEFAULT_HOST = "127.0.0.1";
 
+/**
+ * Where a server listens or a client connects: a host and port, or a Unix
+ * domain socket. Shaped like Deno's own connect and listen options, so it
+ * can be passed to `Deno.connect` and `Deno.listen` as it is.
+ */
+export type Endpoint =
+  | { transport: "tcp"; hostname: string; port: number }
+  | { transport: "unix"; path: string };
+
+/** A host and the port typed with it, from {@linkcode splitHostPort}. */
+export interface HostAndPort {
+  /** The host, still as typed (brackets removed). */
+  host: string;
+  /** The port as typed, when the text had one. */
+  port: string | undefined;
+}
+
 /** Options for {@linkcode parsePort}. */
 export interface ParsePortOptions {
   /**
@@ -64,6 +81,69 @@ export function parsePort(
  */
 export function normalizeHost(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/**
+ * Splits `HOST:PORT` as people type it: `localhost:7007`,
+ * `127.0.0.1:7007`, `[::1]:7007`. A bare IPv6 address (`::1`) has no port:
+ * its colons are part of the address, which is why IPv6 with a port needs
+ * the brackets.
+ *
+ * @param text A host, optionally followed by `:PORT`.
+ * @returns The host without brackets and the port text, if any.
+ *
+ * @example
+ * ```ts
+ * import { splitHostPort } from "./address.ts";
+ * splitHostPort("[::1]:7007"); // { host: "::1", port: "7007" }
+ * splitHostPort("::1"); // { host: "::1", port: undefined }
+ * ```
+ */
+export function splitHostPort(text: string): HostAndPort {
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  if (bracketed) return { host: bracketed[1] ?? "", port: bracketed[2] };
+  const colon = text.indexOf(":");
+  if (colon !== -1 && colon === text.lastIndexOf(":")) {
+    return { host: text.slice(0, colon), port: text.slice(colon + 1) };
+  }
+  return { host: text, port: undefined };
+}
+
+/**
+ * Validates a host as typed: a name, an IPv4 address, or an IPv6 address
+ * with or without brackets. Anything with a colon must be a well-formed
+ * IPv6 address, so typos fail here with a clear message instead of as an
+ * unknown host later.
+ *
+ * @param text The host as typed.
+ * @returns The host without brackets.
+ * @throws {TypeError} For an empty host or a malformed IPv6 address.
+ *
+ * @example
+ * ```ts
+ * import { parseHost } from "./address.ts";
+ * parseHost("[::1]"); // "::1"
+ * ```
+ */
+export function parseHost(text: string): string {
+  const host = normalizeHost(text);
+  if (host === "") throw new TypeError("Empty host");
+  if (host.includes(":") && !isIpv6Address(host)) {
+    throw new TypeError(
+      `Invalid IPv6 address "${text}": expected e.g. ::1 or [::1]`,
+    );
+  }
+  return host;
+}
+
+function isIpv6Address(host: string): boolean {
+  // The URL parser implements the standard IPv6 grammar; reuse it.
+  try {
+    new URL(`http://[${host}]/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

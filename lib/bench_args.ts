@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_PORT } from "./address.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { UsageError } from "./errors.ts";
 import type { LoadMode } from "./load_generator.ts";
@@ -18,7 +18,9 @@ Usage: echo-client bench [options]
 
 Options:
   --host HOST            Server address (default: ${DEFAULT_HOST})
-  --port PORT            Server port, 1-65535 (default: ${DEFAULT_PORT})
+  --port PORT            Server port, 1-65535 (default: ${DEFAULT_PORT});
+                         --host takes HOST:PORT too, e.g. [::1]:7007
+  --unix PATH            Connect to a Unix domain socket instead
   --mode MODE            ping-pong, stream or connect (default: ping-pong)
   --connections N        Concurrent connections (default: 1)
   --size SIZE            Message size; stream: write size (default: 64)
@@ -36,10 +38,8 @@ Exit codes: 0 clean run, 1 any mismatch or connection error, 2 usage.
 
 /** The settings `echo-client bench` runs with. */
 export interface BenchArgs {
-  /** Server host, without brackets. */
-  host: string;
-  /** Server port. */
-  port: number;
+  /** Where to listen or connect: host and port, or a Unix socket. */
+  endpoint: Endpoint;
   /** Load shape. */
   mode: LoadMode;
   /** Concurrent connections. */
@@ -81,6 +81,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
   const { values, positionals } = parseFlags(args, {
     host: { type: "string" },
     port: { type: "string" },
+    unix: { type: "string" },
     mode: { type: "string" },
     connections: { type: "string" },
     size: { type: "string" },
@@ -112,7 +113,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
   return {
     kind: "bench",
     args: {
-      ...parseEndpointFlags(values),
+      endpoint: parseEndpointFlags(values),
       mode,
       connections: parseFlagValue(
         "connections",

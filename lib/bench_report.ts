@@ -21,7 +21,7 @@ const PERCENTILES = [50, 90, 99, 99.9] as const;
  * ```ts
  * import { reportToJson } from "./bench_report.ts";
  * import { runLoad } from "./load_generator.ts";
- * const report = await runLoad({ host: "127.0.0.1", port: 7007, count: 100 });
+ * const report = await runLoad({ endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 }, count: 100 });
  * JSON.stringify(reportToJson(report));
  * ```
  */
@@ -61,7 +61,7 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
  * ```ts
  * import { formatReport } from "./bench_report.ts";
  * import { runLoad } from "./load_generator.ts";
- * formatReport(await runLoad({ host: "127.0.0.1", port: 7007, count: 100 }));
+ * formatReport(await runLoad({ endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 }, count: 100 }));
  * ```
  */
 export function formatReport(report: LoadReport): string {

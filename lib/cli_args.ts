@@ -9,9 +9,11 @@ import { parseArgs } from "node:util";
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
-  normalizeHost,
+  type Endpoint,
+  parseHost,
   parsePort,
   type ParsePortOptions,
+  splitHostPort,
 } from "./address.ts";
 import { UsageError } from "./errors.ts";
 
@@ -141,30 +143,50 @@ export function parseFlagValue<T>(
 }
 
 /**
- * Reads the `--host` and `--port` flags every program takes, with their
- * defaults: loopback, port 7007.
+ * Reads where to listen or connect from the flags every program takes:
+ * `--host` (which may carry the port: `localhost:7007`, `[::1]:7007`),
+ * `--port`, and `--unix PATH` for a Unix domain socket instead. Defaults:
+ * loopback, port 7007.
  *
  * @param values Flag values from {@linkcode parseFlags}.
  * @param options Whether port 0 is allowed (servers) or not (clients).
- * @returns The host (without IPv6 brackets) and the port.
- * @throws {UsageError} For an empty host or an invalid port.
+ * @returns The endpoint; a host without IPv6 brackets.
+ * @throws {UsageError} For an empty or malformed host, an invalid port, a
+ * port given twice, or `--unix` combined with `--host`/`--port`.
  *
  * @example
  * ```ts
  * import { parseEndpointFlags } from "./cli_args.ts";
- * parseEndpointFlags({ host: "[::1]" }); // { host: "::1", port: 7007 }
+ * parseEndpointFlags({ host: "[::1]:7008" });
+ * // { transport: "tcp", hostname: "::1", port: 7008 }
  * ```
  */
 export function parseEndpointFlags(
   values: ParsedFlags["values"],
   options: ParsePortOptions = {},
-): { host: string; port: number } {
-  const host = normalizeHost(String(values.host ?? DEFAULT_HOST));
-  if (host === "") throw new UsageError(`--host: Empty host: see --help`);
+): Endpoint {
+  if (values.unix !== undefined) {
+    if (values.host !== undefined || values.port !== undefined) {
+      throw new UsageError(
+        "--unix: cannot be combined with --host or --port: see --help",
+      );
+    }
+    const path = String(values.unix);
+    if (path === "") throw new UsageError("--unix: Empty path: see --help");
+    return { transport: "unix", path };
+  }
+  const typed = String(values.host ?? DEFAULT_HOST);
+  const { host, port: portInHost } = splitHostPort(typed);
+  if (portInHost !== undefined && values.port !== undefined) {
+    throw new UsageError(
+      `--host: "${typed}" already has a port: drop --port or the port in --host`,
+    );
+  }
+  const hostname = parseFlagValue("host", host, parseHost);
   const port = parseFlagValue(
-    "port",
-    String(values.port ?? DEFAULT_PORT),
+    portInHost === undefined ? "port" : "host",
+    portInHost ?? String(values.port ?? DEFAULT_PORT),
     (text) => parsePort(text, options),
   );
-  return { host, port };
+  return { transport: "tcp", hostname, port };
 }

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_PORT } from "./address.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
-import { DEFAULT_TIMEOUT_MS } from "./echo_client.ts";
+import { DEFAULT_TIMEOUT_MS } from "./connect.ts";
 import { DEFAULT_WINDOW } from "./echo_stream.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
@@ -22,7 +22,9 @@ Usage:
 
 Options:
   --host HOST          Server address (default: ${DEFAULT_HOST})
-  --port PORT          Server port, 1-65535 (default: ${DEFAULT_PORT})
+  --port PORT          Server port, 1-65535 (default: ${DEFAULT_PORT}).
+                       --host takes HOST:PORT too, e.g. [::1]:7007
+  --unix PATH          Connect to a Unix domain socket instead
   --timeout DURATION   Limit for connecting and for each wait for echo
                        (default: ${DEFAULT_TIMEOUT_MS / 1000}s)
   -n, --no-newline     Send MESSAGE without the trailing newline
@@ -40,10 +42,8 @@ Exit codes: 0 echo matched, 1 echo differed or ended early, 2 usage,
 
 /** Everything `echo-client` needs to run, after parsing. */
 export interface ClientArgs {
-  /** Server host, without IPv6 brackets. */
-  host: string;
-  /** Server port. */
-  port: number;
+  /** Where to listen or connect: host and port, or a Unix socket. */
+  endpoint: Endpoint;
   /** Connect and per-wait limit, in ms. */
   timeout: number;
   /** The message words; empty means stream stdin. */
@@ -81,6 +81,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
   const { values, positionals } = parseFlags(args, {
     host: { type: "string" },
     port: { type: "string" },
+    unix: { type: "string" },
     timeout: { type: "string" },
     "no-newline": { type: "boolean", short: "n" },
     window: { type: "string" },
@@ -95,7 +96,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
   return {
     kind: "echo",
     args: {
-      ...parseEndpointFlags(values),
+      endpoint: parseEndpointFlags(values),
       timeout: parseFlagValue(
         "timeout",
         text("timeout") ?? `${DEFAULT_TIMEOUT_MS}ms`,

@@ -1,58 +1,15 @@
 /**
- * The echo client's one-shot operations: connect with a deadline, and send
- * one message and check that it comes back unchanged.
+ * The echo client's one-shot operation: send one message and check that it
+ * comes back unchanged.
  *
  * @module
  */
 
-import { formatAddress } from "./address.ts";
+import { DEFAULT_TIMEOUT_MS } from "./connect.ts";
 import { IdleTimer } from "./_idle_timer.ts";
 import { writeAll } from "./_write_all.ts";
 import { EchoMismatchError, TimeoutError } from "./errors.ts";
 import { formatDuration } from "./units.ts";
-
-/** How long the client waits to connect, and for each piece of echo. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/**
- * Connects to `host:port`, giving up after `timeoutMs`.
- *
- * @param host Host name or address (IPv6 without brackets).
- * @param port Port, 1–65535.
- * @param timeoutMs Connect deadline in ms.
- * @returns The connection.
- * @throws {TimeoutError} If the connection is not made in time.
- * @throws {Deno.errors.ConnectionRefused} And the other `Deno.connect` errors.
- *
- * @example
- * ```ts
- * import { connectWithTimeout } from "./echo_client.ts";
- * using conn = await connectWithTimeout("127.0.0.1", 7007, 5_000);
- * ```
- */
-export async function connectWithTimeout(
-  host: string,
-  port: number,
-  timeoutMs: number = DEFAULT_TIMEOUT_MS,
-): Promise<Deno.TcpConn> {
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeoutMs);
-  try {
-    return await Deno.connect({
-      hostname: host,
-      port,
-      signal: deadline.signal,
-    });
-  } catch (error) {
-    if (!deadline.signal.aborted) throw error;
-    const address = formatAddress({ transport: "tcp", hostname: host, port });
-    throw new TimeoutError(
-      `Timed out connecting to "${address}" after ${formatDuration(timeoutMs)}`,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Options for {@linkcode echoMessage}. */
 export interface EchoMessageOptions {
@@ -76,8 +33,9 @@ export interface EchoMessageOptions {
  *
  * @example
  * ```ts
- * import { connectWithTimeout, echoMessage } from "./echo_client.ts";
- * using conn = await connectWithTimeout("127.0.0.1", 7007);
+ * import { connectWithTimeout } from "./connect.ts";
+ * import { echoMessage } from "./echo_client.ts";
+ * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: 7007 });
  * await echoMessage(conn, new TextEncoder().encode("hello\n"));
  * ```
  */

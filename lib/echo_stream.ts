@@ -12,7 +12,7 @@
 import { IdleTimer } from "./_idle_timer.ts";
 import { UnverifiedBytes } from "./_unverified_bytes.ts";
 import { writeAll } from "./_write_all.ts";
-import { DEFAULT_TIMEOUT_MS } from "./echo_client.ts";
+import { DEFAULT_TIMEOUT_MS } from "./connect.ts";
 import { EchoMismatchError, TimeoutError } from "./errors.ts";
 import { formatBytes, formatDuration } from "./units.ts";
 
@@ -70,9 +70,9 @@ export interface EchoStreamOptions {
  *
  * @example
  * ```ts
- * import { connectWithTimeout } from "./echo_client.ts";
+ * import { connectWithTimeout } from "./connect.ts";
  * import { echoStream } from "./echo_stream.ts";
- * using conn = await connectWithTimeout("127.0.0.1", 7007);
+ * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: 7007 });
  * await echoStream(conn, Deno.stdin.readable, {
  *   onEcho: (echo) => Deno.stdout.write(echo).then(() => {}),
  * });

@@ -94,11 +94,16 @@ export function describeNetworkError(error: unknown, address: string): Failure {
     return { message: error.message, exitCode: ExitCode.Timeout };
   }
   if (error instanceof Deno.errors.AddrInUse) {
+    const hint = address.startsWith("/") || !address.includes(":")
+      ? "stop the other server or pick another --unix path"
+      : "stop the other program or pick another --port";
     return {
-      message:
-        `Address "${address}" is already in use: stop the other program or pick another --port`,
+      message: `Address "${address}" is already in use: ${hint}`,
       exitCode: ExitCode.AddressInUse,
     };
+  }
+  if (error instanceof Deno.errors.AlreadyExists) {
+    return { message: detail, exitCode: ExitCode.AddressInUse };
   }
   if (error instanceof Deno.errors.PermissionDenied) {
     return {

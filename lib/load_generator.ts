@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Endpoint } from "./address.ts";
+import { connectWithTimeout } from "./connect.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { UnverifiedBytes } from "./_unverified_bytes.ts";
 import { writeAll } from "./_write_all.ts";
@@ -15,10 +17,8 @@ export type LoadMode = "ping-pong" | "stream" | "connect";
 
 /** Options for {@linkcode runLoad}. */
 export interface LoadOptions {
-  /** Server host. */
-  host: string;
-  /** Server port. */
-  port: number;
+  /** The server: host and port, or a Unix socket. */
+  endpoint: Endpoint;
   /**
    * `ping-pong`: send `size` bytes, wait for all of them, repeat;
    * `stream`: send continuously, verify as echo arrives;
@@ -125,14 +125,13 @@ class MismatchError extends Error {}
  * @example
  * ```ts
  * import { runLoad } from "./load_generator.ts";
- * const report = await runLoad({ host: "127.0.0.1", port: 7007, connections: 50, duration: 3_000 });
+ * const report = await runLoad({ endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 }, connections: 50, duration: 3_000 });
  * report.perSecond; // round trips per second
  * ```
  */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const {
-    host,
-    port,
+    endpoint,
     mode = "ping-pong",
     connections = 1,
     size = 64,
@@ -178,8 +177,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   const started = performance.now();
   const context: LoopContext = {
-    host,
-    port,
+    endpoint,
     size,
     pattern,
     progress,
@@ -218,8 +216,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 }
 
 interface LoopContext {
-  host: string;
-  port: number;
+  endpoint: Endpoint;
   size: number;
   pattern: Uint8Array;
   progress: LoadProgress;
@@ -243,12 +240,8 @@ function startOffset(id: number): number {
   return (Math.imul(id + 1, 0x9e3779b1) >>> 0) % PATTERN_LENGTH;
 }
 
-async function open(context: LoopContext): Promise<Deno.TcpConn> {
-  return await Deno.connect({
-    hostname: context.host,
-    port: context.port,
-    signal: context.stop,
-  });
+function open(context: LoopContext): Promise<Deno.Conn> {
+  return connectWithTimeout(context.endpoint, { signal: context.stop });
 }
 
 /** Closes `conn` when `signal` aborts, ending any pending read. */

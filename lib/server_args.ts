@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_PORT } from "./address.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { DEFAULT_MAX_BUFFER_SIZE } from "./echo_connection.ts";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./echo_server.ts";
@@ -21,7 +21,10 @@ Usage: echo-server [options]
 Options:
   --host HOST              Address to listen on; 0.0.0.0 or :: exposes it
                            to the network (default: ${DEFAULT_HOST})
-  --port PORT              Port, 0-65535; 0 picks a free one (default: ${DEFAULT_PORT})
+  --port PORT              Port, 0-65535; 0 picks a free one (default: ${DEFAULT_PORT}).
+                           --host takes HOST:PORT too, e.g. [::1]:7007
+  --unix PATH              Listen on a Unix domain socket instead; a stale
+                           socket file there is replaced, any other file is not
   --idle-timeout DURATION  Close connections silent this long (default: off)
   --max-connections N      Refuse connections beyond N (default: unlimited)
   --drain-timeout DURATION On SIGINT/SIGTERM, let open connections finish
@@ -44,10 +47,8 @@ Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use,
 
 /** Everything `echo-server` needs to run, after parsing. */
 export interface ServerArgs {
-  /** Address to listen on, without IPv6 brackets. */
-  host: string;
-  /** Port to listen on; 0 lets the OS choose. */
-  port: number;
+  /** Where to listen or connect: host and port, or a Unix socket. */
+  endpoint: Endpoint;
   /** Close connections idle this long, in ms; 0 = never. */
   idleTimeout: number;
   /** Maximum concurrent connections. */
@@ -89,6 +90,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
   const { values, positionals } = parseFlags(args, {
     host: { type: "string" },
     port: { type: "string" },
+    unix: { type: "string" },
     "idle-timeout": { type: "string" },
     "max-connections": { type: "string" },
     "drain-timeout": { type: "string" },
@@ -108,10 +110,20 @@ export function parseServerArgs(args: string[]): ServerCommand {
     );
   }
   const text = (name: string) => values[name] as string | undefined;
+  const workers = parseFlagValue(
+    "workers",
+    text("workers") ?? "1",
+    parseWorkers,
+  );
+  if (workers > 1 && values.unix !== undefined) {
+    throw new UsageError(
+      "--workers: more than 1 needs a TCP port, not --unix: see --help",
+    );
+  }
   return {
     kind: "serve",
     args: {
-      ...parseEndpointFlags(values, { allowZero: true }),
+      endpoint: parseEndpointFlags(values, { allowZero: true }),
       idleTimeout: parseFlagValue(
         "idle-timeout",
         text("idle-timeout") ?? "0s",
@@ -132,7 +144,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
         text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
         parseMaxBuffer,
       ),
-      workers: parseFlagValue("workers", text("workers") ?? "1", parseWorkers),
+      workers,
       logFormat: parseFlagValue(
         "log-format",
         text("log-format") ?? "text",

@@ -1,3 +1,4 @@
+import type { Endpoint } from "../lib/address.ts";
 /**
  * Test helpers: spawn the real entry scripts, wait for their log lines,
  * watch their memory, and make payloads that are cheap to regenerate.
@@ -120,7 +121,10 @@ export function startEchoServer(options: ServeEchoOptions = {}): TestServer {
 /** A spawned `server.ts`; killed on dispose if still running. */
 export interface ServerProcess extends AsyncDisposable {
   process: Deno.ChildProcess;
+  /** The bound TCP port; 0 for a Unix socket. */
   port: number;
+  /** The address from the listening line. */
+  address: string;
   stdout: LineCollector;
   stderr: LineCollector;
 }
@@ -131,6 +135,8 @@ export interface StartServerOptions {
   wrapper?: string[];
   /** Deno permission flags. @default {["--allow-net"]} */
   permissions?: string[];
+  /** Where to listen. @default {["--port", "0"]} */
+  address?: string[];
 }
 
 /** Spawns `server.ts --port 0 ...args` and waits for its listening line. */
@@ -143,8 +149,7 @@ export async function startServer(
     "run",
     ...(options.permissions ?? ["--allow-net"]),
     SERVER_SCRIPT,
-    "--port",
-    "0",
+    ...(options.address ?? ["--port", "0"]),
     ...args,
   ];
   const [program, ...rest] = [...(options.wrapper ?? []), ...command];
@@ -157,15 +162,15 @@ export async function startServer(
   const stdout = new LineCollector(process.stdout);
   const stderr = new LineCollector(process.stderr);
   const listening = await stdout.waitFor(/^listening on /);
-  const match = /:(\d+)$/.exec(listening);
-  if (match === null) {
+  if (listening === "") {
     await process.status;
     await Promise.all([stdout.done, stderr.done]);
     throw new Error(`server did not start: ${stderr.lines.join("\n")}`);
   }
   return {
     process,
-    port: Number(match[1]),
+    port: Number(/:(\d+)$/.exec(listening)?.[1] ?? 0),
+    address: listening.slice("listening on ".length),
     stdout,
     stderr,
     async [Symbol.asyncDispose](): Promise<void> {
@@ -187,14 +192,18 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `deno run --allow-net <script> ...args`, with optional stdin bytes. */
+/**
+ * Runs `deno run <permissions> <script> ...args`, with optional stdin
+ * bytes; permissions default to `--allow-net`.
+ */
 export async function runScript(
   script: string,
   args: string[],
   stdin?: Uint8Array,
+  permissions: string[] = ["--allow-net"],
 ): Promise<CommandResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", script, ...args],
+    args: ["run", ...permissions, script, ...args],
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -223,13 +232,17 @@ export async function runScript(
 export function runClient(
   args: string[],
   stdin?: Uint8Array,
+  permissions?: string[],
 ): Promise<CommandResult> {
-  return runScript(CLIENT_SCRIPT, args, stdin);
+  return runScript(CLIENT_SCRIPT, args, stdin, permissions);
 }
 
-/** Runs `server.ts` with `args` (for argument errors: it exits at once). */
-export function runServer(args: string[]): Promise<CommandResult> {
-  return runScript(SERVER_SCRIPT, args);
+/** Runs `server.ts` with `args` (for errors at start-up: it exits at once). */
+export function runServer(
+  args: string[],
+  permissions?: string[],
+): Promise<CommandResult> {
+  return runScript(SERVER_SCRIPT, args, undefined, permissions);
 }
 
 /** `n` random bytes (crypto quality, so no pattern can hide a bug). */
@@ -297,6 +310,11 @@ export class RssWatch implements Disposable {
 }
 
 /** Connects to `127.0.0.1:port`. */
+/** The TCP endpoint for `port` on 127.0.0.1. */
+export function loopback(port: number): Endpoint {
+  return { transport: "tcp", hostname: "127.0.0.1", port };
+}
+
 export function connect(port: number): Promise<Deno.TcpConn> {
   return Deno.connect({ hostname: "127.0.0.1", port });
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatAddress, normalizeHost, parsePort } from "../lib/address.ts";
+import {
+  formatAddress,
+  normalizeHost,
+  parseHost,
+  parsePort,
+  splitHostPort,
+} from "../lib/address.ts";
 
 Deno.test("parsePort accepts 0 only when allowed, and up to 65535", () => {
   assert.equal(parsePort("0", { allowZero: true }), 0);
@@ -45,4 +51,27 @@ Deno.test("formatAddress brackets IPv6 and unmaps IPv4-mapped peers", () => {
 Deno.test("normalizeHost strips IPv6 brackets and leaves names alone", () => {
   assert.equal(normalizeHost("[::1]"), "::1");
   assert.equal(normalizeHost("localhost"), "localhost");
+});
+
+Deno.test("splitHostPort splits HOST:PORT and leaves bare IPv6 whole", () => {
+  assert.deepEqual(splitHostPort("[::1]:7007"), { host: "::1", port: "7007" });
+  assert.deepEqual(splitHostPort("[::1]"), { host: "::1", port: undefined });
+  assert.deepEqual(splitHostPort("::1"), { host: "::1", port: undefined });
+  assert.deepEqual(splitHostPort("10.0.0.1:80"), {
+    host: "10.0.0.1",
+    port: "80",
+  });
+  assert.deepEqual(splitHostPort("example.com"), {
+    host: "example.com",
+    port: undefined,
+  });
+});
+
+Deno.test("parseHost accepts names, IPv4 and IPv6, and refuses malformed IPv6", () => {
+  assert.equal(parseHost("localhost"), "localhost");
+  assert.equal(parseHost("::"), "::");
+  assert.equal(parseHost("[::ffff:127.0.0.1]"), "::ffff:127.0.0.1");
+  assert.throws(() => parseHost(":::"), TypeError);
+  assert.throws(() => parseHost("1:2:3:4:5:6:7:8:9"), TypeError);
+  assert.throws(() => parseHost(""), TypeError);
 });

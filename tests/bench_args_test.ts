@@ -6,8 +6,7 @@ Deno.test("bench defaults: one ping-pong connection, 64 B, no count, duration or
   assert.deepEqual(parseBenchArgs([]), {
     kind: "bench",
     args: {
-      host: "127.0.0.1",
-      port: 7007,
+      endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
       mode: "ping-pong",
       connections: 1,
       size: 64,

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { parseFlags, parseFlagValue } from "../lib/cli_args.ts";
+import {
+  parseEndpointFlags,
+  parseFlags,
+  parseFlagValue,
+} from "../lib/cli_args.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseDuration } from "../lib/units.ts";
 
@@ -58,5 +62,59 @@ Deno.test("parseFlagValue turns a parser's error into a UsageError naming the fl
       error instanceof UsageError &&
       error.message.startsWith(`--timeout: Invalid duration "5"`) &&
       error.message.endsWith("see --help"),
+  );
+});
+
+Deno.test("parseEndpointFlags takes HOST:PORT in --host, IPv6 in brackets", () => {
+  assert.deepEqual(parseEndpointFlags({ host: "[::1]:7008" }), {
+    transport: "tcp",
+    hostname: "::1",
+    port: 7008,
+  });
+  assert.deepEqual(parseEndpointFlags({ host: "localhost:9" }), {
+    transport: "tcp",
+    hostname: "localhost",
+    port: 9,
+  });
+  assert.deepEqual(
+    parseEndpointFlags({ host: "::", port: "0" }, { allowZero: true }),
+    {
+      transport: "tcp",
+      hostname: "::",
+      port: 0,
+    },
+  );
+});
+
+Deno.test("parseEndpointFlags refuses a malformed IPv6 address and a port given twice", () => {
+  assert.throws(
+    () => parseEndpointFlags({ host: "::1::2" }),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message ===
+        '--host: Invalid IPv6 address "::1::2": expected e.g. ::1 or [::1]: see --help',
+  );
+  assert.throws(
+    () => parseEndpointFlags({ host: "[::1]:7008", port: "7009" }),
+    (error: unknown) =>
+      error instanceof UsageError && /already has a port/.test(error.message),
+  );
+  assert.throws(
+    () => parseEndpointFlags({ host: "[::1]:99999" }),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      /^--host: Invalid port "99999"/.test(error.message),
+  );
+});
+
+Deno.test("parseEndpointFlags reads --unix and refuses it next to --host or --port", () => {
+  assert.deepEqual(parseEndpointFlags({ unix: "/tmp/echo.sock" }), {
+    transport: "unix",
+    path: "/tmp/echo.sock",
+  });
+  assert.throws(
+    () => parseEndpointFlags({ unix: "/tmp/echo.sock", port: "7007" }),
+    (error: unknown) =>
+      error instanceof UsageError && /cannot be combined/.test(error.message),
   );
 });

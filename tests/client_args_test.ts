@@ -7,8 +7,7 @@ Deno.test("client defaults: loopback, port 7007, 10 s timeout, newline, 4 MiB wi
   assert.equal(command.kind, "echo");
   if (command.kind !== "echo") return;
   assert.deepEqual(command.args, {
-    host: "127.0.0.1",
-    port: 7007,
+    endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
     timeout: 10_000,
     message: ["hello", "world"],
     newline: true,

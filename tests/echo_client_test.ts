@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { connectWithTimeout, echoMessage } from "../lib/echo_client.ts";
+import { connectWithTimeout } from "../lib/connect.ts";
+import { echoMessage } from "../lib/echo_client.ts";
 import { EchoMismatchError, TimeoutError } from "../lib/errors.ts";
 import {
+  loopback,
   startCorruptingServer,
   startEchoServer,
   startFakeServer,
@@ -12,14 +14,18 @@ const encoder = new TextEncoder();
 
 Deno.test("echoMessage returns the echo from a correct server", async () => {
   await using server = startEchoServer();
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   const echo = await echoMessage(conn, encoder.encode("hello world\n"));
   assert.equal(new TextDecoder().decode(echo), "hello world\n");
 });
 
 Deno.test("echoMessage detects a flipped byte and says where", async () => {
   await using server = startCorruptingServer(3);
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   await assert.rejects(echoMessage(conn, encoder.encode("abcdef")), (error) => {
     assert.ok(error instanceof EchoMismatchError);
     assert.equal(
@@ -36,7 +42,9 @@ Deno.test("echoMessage reports a connection that ends early", async () => {
     await conn.read(new Uint8Array(2)); // take the first bytes, echo 2, hang up
     await conn.write(encoder.encode("ab"));
   });
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   await assert.rejects(
     echoMessage(conn, encoder.encode("abcdef")),
     (error) =>
@@ -47,7 +55,9 @@ Deno.test("echoMessage reports a connection that ends early", async () => {
 
 Deno.test("echoMessage times out on a server that never answers", async () => {
   await using server = startSilentServer();
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   await assert.rejects(
     echoMessage(conn, encoder.encode("anyone?"), { timeout: 100 }),
     (error) =>
@@ -61,7 +71,7 @@ Deno.test("connectWithTimeout passes connection refused through", async () => {
   const port = listener.addr.port;
   listener.close(); // now nothing listens there
   await assert.rejects(
-    connectWithTimeout("127.0.0.1", port, 1_000),
+    connectWithTimeout(loopback(port), { timeout: 1_000 }),
     Deno.errors.ConnectionRefused,
   );
 });

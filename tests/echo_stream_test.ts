@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { connectWithTimeout } from "../lib/echo_client.ts";
+import { connectWithTimeout } from "../lib/connect.ts";
 import { echoStream } from "../lib/echo_stream.ts";
 import { EchoMismatchError, TimeoutError } from "../lib/errors.ts";
 import {
+  loopback,
   patternChunk,
   startCorruptingServer,
   startEchoServer,
@@ -37,11 +38,9 @@ Deno.test("echoStream verifies 128 MiB through a real server and passes the echo
   let echoed = 0;
   let echoMatches = true;
   {
-    using conn = await connectWithTimeout(
-      "127.0.0.1",
-      server.port,
-      1_000,
-    );
+    using conn = await connectWithTimeout(loopback(server.port), {
+      timeout: 1_000,
+    });
     const result = await echoStream(conn, patternStream(7, total), {
       onEcho: (echo) => {
         // Independent check of what is handed on: regenerate from the
@@ -61,7 +60,9 @@ Deno.test("echoStream verifies 128 MiB through a real server and passes the echo
 Deno.test("echoStream stops at the first corrupted byte, with its offset", async () => {
   const offset = 3 * 1024 * 1024 + 5;
   await using server = startCorruptingServer(offset);
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   await assert.rejects(
     echoStream(conn, patternStream(1, 8 * 1024 * 1024)),
     (error) =>
@@ -77,7 +78,9 @@ Deno.test("echoStream reports bytes that never came back", async () => {
     await conn.write(buffer.subarray(0, Math.min(n ?? 0, 10)));
     // Hang up after echoing 10 bytes of the first read.
   });
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   await assert.rejects(
     echoStream(conn, patternStream(2, 1000)),
     (error) =>
@@ -96,7 +99,9 @@ Deno.test("echoStream reports an echo longer than what was sent", async () => {
     await conn.write(new Uint8Array([1, 2, 3])); // extra bytes after EOF
     await conn.closeWrite();
   });
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   await assert.rejects(
     echoStream(conn, patternStream(3, 64)),
     (error) =>
@@ -108,7 +113,9 @@ Deno.test("echoStream reports an echo longer than what was sent", async () => {
 
 Deno.test("echoStream sends at most one window ahead of the echo, then times out", async () => {
   await using server = startSilentServer();
-  using conn = await connectWithTimeout("127.0.0.1", server.port, 1_000);
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
   const progress = { bytesSent: 0, bytesVerified: 0 };
   await assert.rejects(
     echoStream(conn, patternStream(4, 64 * 1024 * 1024), {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { runLoad } from "../lib/load_generator.ts";
-import { startCorruptingServer, startEchoServer } from "./_helpers.ts";
+import {
+  loopback,
+  startCorruptingServer,
+  startEchoServer,
+} from "./_helpers.ts";
 
 async function withEchoServer(
   run: (port: number) => Promise<void>,
@@ -12,8 +16,7 @@ async function withEchoServer(
 Deno.test("ping-pong load completes exactly --count verified round trips", async () => {
   await withEchoServer(async (port) => {
     const report = await runLoad({
-      host: "127.0.0.1",
-      port,
+      endpoint: loopback(port),
       connections: 10,
       size: 100,
       count: 2_000,
@@ -30,8 +33,7 @@ Deno.test("ping-pong load completes exactly --count verified round trips", async
 Deno.test("connect load opens, echoes and closes --count connections", async () => {
   await withEchoServer(async (port) => {
     const report = await runLoad({
-      host: "127.0.0.1",
-      port,
+      endpoint: loopback(port),
       mode: "connect",
       connections: 4,
       count: 300,
@@ -44,8 +46,7 @@ Deno.test("connect load opens, echoes and closes --count connections", async () 
 Deno.test("stream load verifies every byte of --count messages per run", async () => {
   await withEchoServer(async (port) => {
     const report = await runLoad({
-      host: "127.0.0.1",
-      port,
+      endpoint: loopback(port),
       mode: "stream",
       connections: 2,
       size: 65_536,
@@ -59,8 +60,7 @@ Deno.test("stream load verifies every byte of --count messages per run", async (
 Deno.test("a duration-bounded load stops by itself and counts no errors for the stop", async () => {
   await withEchoServer(async (port) => {
     const report = await runLoad({
-      host: "127.0.0.1",
-      port,
+      endpoint: loopback(port),
       mode: "stream",
       connections: 2,
       duration: 300,
@@ -77,8 +77,7 @@ Deno.test("a duration-bounded load stops by itself and counts no errors for the 
 Deno.test("a fixed rate paces the round trips", async () => {
   await withEchoServer(async (port) => {
     const report = await runLoad({
-      host: "127.0.0.1",
-      port,
+      endpoint: loopback(port),
       connections: 4,
       rate: 200,
       count: 100,
@@ -92,8 +91,7 @@ Deno.test("a fixed rate paces the round trips", async () => {
 Deno.test("load against a corrupting server reports mismatches", async () => {
   await using server = startCorruptingServer(10);
   const report = await runLoad({
-    host: "127.0.0.1",
-    port: server.port,
+    endpoint: loopback(server.port),
     connections: 1,
     size: 64,
     count: 5,
@@ -110,8 +108,7 @@ Deno.test("load against a closed port counts connection errors, one per connecti
   const port = listener.addr.port;
   listener.close();
   const report = await runLoad({
-    host: "127.0.0.1",
-    port,
+    endpoint: loopback(port),
     connections: 3,
     count: 10,
   });

@@ -10,8 +10,11 @@ function serveArgs(args: string[]): ServerArgs {
 
 Deno.test("server defaults are loopback, port 7007, 5 s drain, no idle timeout, no limit", () => {
   const args = serveArgs([]);
-  assert.equal(args.host, "127.0.0.1");
-  assert.equal(args.port, 7007);
+  assert.deepEqual(args.endpoint, {
+    transport: "tcp",
+    hostname: "127.0.0.1",
+    port: 7007,
+  });
   assert.equal(args.drainTimeout, 5_000);
   assert.equal(args.idleTimeout, 0);
   assert.equal(args.maxConnections, Infinity);
@@ -30,8 +33,11 @@ Deno.test("server flags are parsed with their units", () => {
     "--log-format=json",
     "--quiet",
   ]);
-  assert.equal(args.host, "::1");
-  assert.equal(args.port, 0);
+  assert.deepEqual(args.endpoint, {
+    transport: "tcp",
+    hostname: "::1",
+    port: 0,
+  });
   assert.equal(args.idleTimeout, 500);
   assert.equal(args.maxConnections, 3);
   assert.equal(args.drainTimeout, 120_000);
