@@ -14,6 +14,8 @@ import {
 } from "./lib/client_args.ts";
 import { connectWithTimeout } from "./lib/connect.ts";
 import { echoMessage } from "./lib/echo_client.ts";
+import { udpEcho } from "./lib/udp_client.ts";
+import { MAX_UDP_PAYLOAD } from "./lib/udp_echo_server.ts";
 import { echoStream, type EchoStreamProgress } from "./lib/echo_stream.ts";
 import { EchoMismatchError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
@@ -62,6 +64,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 async function run(args: ClientArgs, address: string): Promise<void> {
+  if (args.udp) return await runUdp(args);
   using conn = await connectWithTimeout(args.endpoint, {
     timeout: args.timeout,
   });
@@ -95,6 +98,46 @@ async function run(args: ClientArgs, address: string): Promise<void> {
     progress,
     onEcho: (echo) => writeAll(Deno.stdout, echo),
   });
+}
+
+async function runUdp(args: ClientArgs): Promise<void> {
+  const { endpoint } = args;
+  if (endpoint.transport !== "tcp") return; // refused by parseClientArgs
+  const datagram = args.message.length > 0
+    ? new TextEncoder().encode(
+      args.message.join(" ") + (args.newline ? "\n" : ""),
+    )
+    : await readStdinUpTo(MAX_UDP_PAYLOAD + 1);
+  try {
+    const { echo } = await udpEcho(endpoint, datagram, {
+      timeout: args.timeout,
+      retries: args.retries,
+    });
+    await writeAll(Deno.stdout, echo);
+  } catch (error) {
+    if (error instanceof EchoMismatchError) {
+      await writeAll(Deno.stdout, error.received);
+    }
+    throw error;
+  }
+}
+
+/** Reads stdin to its end, or until `limit` bytes (enough to say "too big"). */
+async function readStdinUpTo(limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of Deno.stdin.readable) {
+    chunks.push(chunk);
+    length += chunk.length;
+    if (length >= limit) break;
+  }
+  const all = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return all;
 }
 
 async function bench(args: string[]): Promise<number> {

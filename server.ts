@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Endpoint, formatAddress } from "./lib/address.ts";
+import { formatAddress, isLoopback } from "./lib/address.ts";
 import { serveEcho, type ServeSummary } from "./lib/echo_server.ts";
 import { type EchoWorkers, startEchoWorkers } from "./lib/worker_pool.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
@@ -16,7 +16,8 @@ import {
   type ServerArgs,
 } from "./lib/server_args.ts";
 import { reportFailure } from "./lib/report_failure.ts";
-import { removeSocketOnExit, removeStaleSocket } from "./lib/unix_socket.ts";
+import { type Listeners, openListeners } from "./lib/listeners.ts";
+import { serveUdpEcho } from "./lib/udp_echo_server.ts";
 import { writeStdout } from "./lib/_stdio.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -48,16 +49,19 @@ export async function main(args: string[]): Promise<number> {
 async function serve(args: ServerArgs): Promise<number> {
   const { endpoint } = args;
   const requested = formatAddress(endpoint);
-  let listener: Deno.Listener;
+  let listeners: Listeners;
   try {
-    listener = await listen(endpoint, args.workers > 1);
+    listeners = await openListeners({
+      endpoint,
+      stream: args.tcp,
+      udp: args.udp,
+      reusePort: args.workers > 1,
+    });
   } catch (error) {
     return reportFailure(error, requested, args.verbose);
   }
-  using _socketFile = endpoint.transport === "unix"
-    ? removeSocketOnExit(endpoint.path)
-    : undefined;
-  using _ = listener;
+  using _listeners = listeners;
+  const { stream, datagram } = listeners;
   const log = { format: args.logFormat, quiet: args.quiet };
   const logger = new Logger(
     args.workers > 1 ? { ...log, context: { worker: 1 } } : log,
@@ -69,11 +73,11 @@ async function serve(args: ServerArgs): Promise<number> {
     maxBufferSize: args.maxBufferSize,
   };
   let workers: EchoWorkers | undefined;
-  if (args.workers > 1) {
+  if (stream !== undefined && args.workers > 1) {
     try {
       workers = await startEchoWorkers(args.workers - 1, {
-        host: (listener.addr as Deno.NetAddr).hostname,
-        port: (listener.addr as Deno.NetAddr).port,
+        host: (stream.addr as Deno.NetAddr).hostname,
+        port: (stream.addr as Deno.NetAddr).port,
         worker: 2,
         options,
         log,
@@ -82,7 +86,19 @@ async function serve(args: ServerArgs): Promise<number> {
       return reportFailure(error, requested, args.verbose);
     }
   }
-  writeStdout(`listening on ${formatAddress(listener.addr)}\n`);
+  if (stream !== undefined) {
+    writeStdout(`listening on ${formatAddress(stream.addr)}\n`);
+  }
+  if (datagram !== undefined) {
+    writeStdout(`listening on udp ${formatAddress(datagram.addr)}\n`);
+    if (!isLoopback((datagram.addr as Deno.NetAddr).hostname)) {
+      logger.event("warning", {
+        message:
+          "UDP echo on a non-loopback address can be used for reflection attacks; --udp-rate caps each source",
+        udp_rate_per_s: args.udpRate,
+      });
+    }
+  }
 
   const stop = new AbortController();
   using _signals = onShutdownSignals((signal) => {
@@ -95,34 +111,39 @@ async function serve(args: ServerArgs): Promise<number> {
       (workers?.stop() ?? Promise.resolve([])).then(resolve, reject);
     }, { once: true });
   });
-  const main = await serveEcho(listener, {
-    ...options,
-    signal: stop.signal,
-    logger,
-  });
-  const summary = [main, ...await stopWorkers].reduce((total, part) => ({
-    connections: total.connections + part.connections,
-    refused: total.refused + part.refused,
-    bytesEchoed: total.bytesEchoed + part.bytesEchoed,
-  }));
+  const [main, udp] = await Promise.all([
+    stream === undefined
+      ? undefined
+      : serveEcho(stream, { ...options, signal: stop.signal, logger }),
+    datagram === undefined ? undefined : serveUdpEcho(datagram, {
+      signal: stop.signal,
+      rate: args.udpRate,
+      logger,
+    }),
+  ]);
+  const summary = [main, ...await stopWorkers].reduce<ServeSummary>(
+    (total, part) => ({
+      connections: total.connections + (part?.connections ?? 0),
+      refused: total.refused + (part?.refused ?? 0),
+      bytesEchoed: total.bytesEchoed + (part?.bytesEchoed ?? 0),
+    }),
+    { connections: 0, refused: 0, bytesEchoed: 0 },
+  );
   // The totals cover every worker, so they are not logged as worker 1's.
   new Logger(log).event("stopped", {
-    connections: summary.connections,
-    refused: summary.refused,
-    bytes_echoed: summary.bytesEchoed,
+    ...(stream !== undefined && {
+      connections: summary.connections,
+      refused: summary.refused,
+      bytes_echoed: summary.bytesEchoed,
+    }),
+    ...(udp !== undefined && {
+      udp_datagrams: udp.datagrams,
+      udp_bytes_echoed: udp.bytesEchoed,
+      udp_oversized: udp.oversized,
+      udp_rate_limited: udp.rateLimited,
+    }),
   });
   return ExitCode.Ok;
-}
-
-async function listen(
-  endpoint: Endpoint,
-  reusePort: boolean,
-): Promise<Deno.Listener> {
-  if (endpoint.transport === "unix") {
-    await removeStaleSocket(endpoint.path);
-    return Deno.listen(endpoint);
-  }
-  return Deno.listen({ ...endpoint, reusePort });
 }
 
 /** The signals that ask for a graceful shutdown on this platform. */

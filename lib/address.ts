@@ -147,6 +147,25 @@ function isIpv6Address(host: string): boolean {
 }
 
 /**
+ * Whether `host` is a loopback address or name: reachable from this
+ * machine only.
+ *
+ * @param host A host name or address, without brackets.
+ * @returns True for 127.0.0.0/8, ::1, ::ffff:127.x and localhost.
+ *
+ * @example
+ * ```ts
+ * import { isLoopback } from "./address.ts";
+ * isLoopback("127.0.0.2"); // true
+ * isLoopback("0.0.0.0"); // false
+ * ```
+ */
+export function isLoopback(host: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+|localhost)$/i
+    .test(host);
+}
+
+/**
  * Formats a host and port as `host:port`, bracketing IPv6 addresses and
  * showing IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) as plain IPv4,
  * which is what the peer actually is.

@@ -9,10 +9,14 @@ import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { DEFAULT_TIMEOUT_MS } from "./connect.ts";
 import { DEFAULT_WINDOW } from "./echo_stream.ts";
 import { parseDuration, parseSize } from "./units.ts";
+import { UsageError } from "./errors.ts";
+
+/** How long `--udp` waits for each attempt's echo, by default. */
+export const DEFAULT_UDP_TIMEOUT_MS = 1_000;
 
 /** `echo-client`'s help text, printed by `--help`. */
 export const CLIENT_HELP =
-  `echo-client: send data to a TCP echo server and verify the echo
+  `echo-client: send data to a TCP or UDP echo server and verify the echo
 
 Usage:
   echo-client [options] MESSAGE...   send the words (joined by spaces, plus a
@@ -26,7 +30,12 @@ Options:
                        --host takes HOST:PORT too, e.g. [::1]:7007
   --unix PATH          Connect to a Unix domain socket instead
   --timeout DURATION   Limit for connecting and for each wait for echo
-                       (default: ${DEFAULT_TIMEOUT_MS / 1000}s)
+                       (default: ${
+    DEFAULT_TIMEOUT_MS / 1000
+  }s; with --udp, per attempt: ${DEFAULT_UDP_TIMEOUT_MS / 1000}s)
+  --udp                Send MESSAGE (or stdin) as one UDP datagram
+  --retries N          With --udp: resend this many times when the echo
+                       is lost (default: 2)
   -n, --no-newline     Send MESSAGE without the trailing newline
   --window SIZE        Most bytes in flight unverified when streaming
                        (default: ${DEFAULT_WINDOW / 1024 / 1024}MiB)
@@ -44,7 +53,11 @@ Exit codes: 0 echo matched, 1 echo differed or ended early, 2 usage,
 export interface ClientArgs {
   /** Where to listen or connect: host and port, or a Unix socket. */
   endpoint: Endpoint;
-  /** Connect and per-wait limit, in ms. */
+  /** Send the message as one UDP datagram instead of over TCP. */
+  udp: boolean;
+  /** UDP: further attempts when an echo is lost. */
+  retries: number;
+  /** Connect and per-wait limit (UDP: per attempt), in ms. */
   timeout: number;
   /** The message words; empty means stream stdin. */
   message: string[];
@@ -85,6 +98,8 @@ export function parseClientArgs(args: string[]): ClientCommand {
     timeout: { type: "string" },
     "no-newline": { type: "boolean", short: "n" },
     window: { type: "string" },
+    udp: { type: "boolean" },
+    retries: { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -93,13 +108,23 @@ export function parseClientArgs(args: string[]): ClientCommand {
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   const text = (name: string) => values[name] as string | undefined;
+  const udp = values.udp === true;
+  const endpoint = parseEndpointFlags(values);
+  if (udp && endpoint.transport !== "tcp") {
+    throw new UsageError(
+      "--udp: needs a host and port, not --unix: see --help",
+    );
+  }
   return {
     kind: "echo",
     args: {
-      endpoint: parseEndpointFlags(values),
+      endpoint,
+      udp,
+      retries: parseFlagValue("retries", text("retries") ?? "2", parseRetries),
       timeout: parseFlagValue(
         "timeout",
-        text("timeout") ?? `${DEFAULT_TIMEOUT_MS}ms`,
+        text("timeout") ??
+          `${udp ? DEFAULT_UDP_TIMEOUT_MS : DEFAULT_TIMEOUT_MS}ms`,
         parsePositiveDuration,
       ),
       message: positionals,
@@ -113,6 +138,14 @@ export function parseClientArgs(args: string[]): ClientCommand {
       verbose: values.verbose === true,
     },
   };
+}
+
+function parseRetries(text: string): number {
+  const retries = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(retries >= 0 && retries <= 100)) {
+    throw new RangeError(`Invalid retry count "${text}": expected 0 to 100`);
+  }
+  return retries;
 }
 
 function parsePositiveDuration(text: string): number {

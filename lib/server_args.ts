@@ -9,12 +9,13 @@ import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { DEFAULT_MAX_BUFFER_SIZE } from "./echo_connection.ts";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./echo_server.ts";
 import { UsageError } from "./errors.ts";
+import { DEFAULT_UDP_RATE } from "./udp_echo_server.ts";
 import type { LogFormat } from "./logger.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 /** `echo-server`'s help text, printed by `--help`. */
 export const SERVER_HELP =
-  `echo-server: a TCP echo server (every byte received is sent back)
+  `echo-server: a TCP and UDP echo server (every byte received is sent back)
 
 Usage: echo-server [options]
 
@@ -31,6 +32,10 @@ Options:
                            this long, then close them (default: 5s)
   --max-buffer SIZE        Largest per-connection buffer; buffers start at
                            256 B and grow while reads fill them (default: 256KiB)
+  --udp                    Also serve UDP echo (RFC 862) on the same port
+  --no-tcp                 With --udp: UDP only
+  --udp-rate N             UDP datagrams per second answered per source
+                           address, 0 = no limit (default: ${DEFAULT_UDP_RATE})
   --workers N              Event loops (threads) sharing the port through
                            SO_REUSEPORT; Linux only (default: 1)
   --log-format text|json   Log line format on stderr (default: text)
@@ -59,6 +64,12 @@ export interface ServerArgs {
   maxBufferSize: number;
   /** Event loops sharing the port (threads with `reusePort`). */
   workers: number;
+  /** Serve the stream protocol (TCP, or a Unix socket). */
+  tcp: boolean;
+  /** Serve UDP echo on the same port number. */
+  udp: boolean;
+  /** UDP datagrams per second echoed per source address. */
+  udpRate: number;
   /** Log line format. */
   logFormat: LogFormat;
   /** Suppress per-connection log lines. */
@@ -97,6 +108,9 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "max-buffer": { type: "string" },
     "log-format": { type: "string" },
     workers: { type: "string" },
+    udp: { type: "boolean" },
+    "no-tcp": { type: "boolean" },
+    "udp-rate": { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -118,6 +132,15 @@ export function parseServerArgs(args: string[]): ServerCommand {
   if (workers > 1 && values.unix !== undefined) {
     throw new UsageError(
       "--workers: more than 1 needs a TCP port, not --unix: see --help",
+    );
+  }
+  const udp = values.udp === true;
+  if (values["no-tcp"] === true && !udp) {
+    throw new UsageError("--no-tcp: only with --udp: see --help");
+  }
+  if (udp && values.unix !== undefined) {
+    throw new UsageError(
+      "--udp: needs a host and port, not --unix: see --help",
     );
   }
   return {
@@ -145,6 +168,13 @@ export function parseServerArgs(args: string[]): ServerCommand {
         parseMaxBuffer,
       ),
       workers,
+      tcp: values["no-tcp"] !== true,
+      udp,
+      udpRate: parseFlagValue(
+        "udp-rate",
+        text("udp-rate") ?? String(DEFAULT_UDP_RATE),
+        parseUdpRate,
+      ),
       logFormat: parseFlagValue(
         "log-format",
         text("log-format") ?? "text",
@@ -188,6 +218,17 @@ function parseWorkers(text: string): number {
     );
   }
   return workers;
+}
+
+function parseUdpRate(text: string): number {
+  if (text === "0") return Infinity;
+  const rate = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(rate >= 1 && Number.isSafeInteger(rate))) {
+    throw new RangeError(
+      `Invalid rate "${text}": expected datagrams per second, a whole number (0 = no limit)`,
+    );
+  }
+  return rate;
 }
 
 function parseLogFormat(text: string): LogFormat {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatAddress,
+  isLoopback,
   normalizeHost,
   parseHost,
   parsePort,
@@ -74,4 +75,23 @@ Deno.test("parseHost accepts names, IPv4 and IPv6, and refuses malformed IPv6", 
   assert.throws(() => parseHost(":::"), TypeError);
   assert.throws(() => parseHost("1:2:3:4:5:6:7:8:9"), TypeError);
   assert.throws(() => parseHost(""), TypeError);
+});
+
+Deno.test("isLoopback knows 127.0.0.0/8, ::1 and localhost, and nothing wider", () => {
+  for (
+    const host of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "::1",
+      "::ffff:127.0.0.1",
+      "localhost",
+    ]
+  ) {
+    assert.equal(isLoopback(host), true, host);
+  }
+  for (
+    const host of ["0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "example.com"]
+  ) {
+    assert.equal(isLoopback(host), false, host);
+  }
 });

@@ -8,6 +8,8 @@ Deno.test("client defaults: loopback, port 7007, 10 s timeout, newline, 4 MiB wi
   if (command.kind !== "echo") return;
   assert.deepEqual(command.args, {
     endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
+    udp: false,
+    retries: 2,
     timeout: 10_000,
     message: ["hello", "world"],
     newline: true,
@@ -52,4 +54,18 @@ Deno.test("client refuses port 0, a zero timeout and a zero window", () => {
         error instanceof UsageError && message.test(error.message),
     );
   }
+});
+
+Deno.test("client --udp waits 1 s per attempt by default and takes --retries", () => {
+  const command = parseClientArgs(["--udp", "--retries", "0", "hi"]);
+  assert.equal(command.kind, "echo");
+  if (command.kind !== "echo") return;
+  assert.equal(command.args.udp, true);
+  assert.equal(command.args.timeout, 1_000);
+  assert.equal(command.args.retries, 0);
+  assert.throws(
+    () => parseClientArgs(["--udp", "--unix", "/tmp/s", "hi"]),
+    (error: unknown) =>
+      error instanceof UsageError && /^--udp: needs a host/.test(error.message),
+  );
 });

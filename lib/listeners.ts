@@ -1,0 +1,132 @@
+/**
+ * Opening what the server listens on: one stream listener (TCP, TLS or a
+ * Unix socket) and, with UDP, a datagram socket on the same port number,
+ * as RFC 862 serves both on one port.
+ *
+ * @module
+ */
+
+import type { Endpoint } from "./address.ts";
+import { removeSocketOnExit, removeStaleSocket } from "./unix_socket.ts";
+
+/** TLS material for the stream listener. */
+export interface TlsSettings {
+  /** Certificate chain, PEM. */
+  cert: string;
+  /** Private key, PEM. */
+  key: string;
+  /** ALPN protocols to offer, most preferred first. */
+  alpnProtocols?: string[];
+}
+
+/** What to listen on, for {@linkcode openListeners}. */
+export interface ListenSettings {
+  /** Host and port, or a Unix socket path. */
+  endpoint: Endpoint;
+  /** Open the stream listener (TCP, TLS or Unix). */
+  stream: boolean;
+  /** Open a UDP socket on the same host and port number. */
+  udp: boolean;
+  /** Set `SO_REUSEPORT` on the stream listener (for `--workers`). */
+  reusePort: boolean;
+  /** Serve TLS on the stream listener. */
+  tls?: TlsSettings;
+}
+
+/** The open listeners; disposing closes them and removes a socket file. */
+export interface Listeners extends Disposable {
+  /** The stream listener, if asked for. */
+  stream: Deno.Listener | undefined;
+  /** The UDP socket, if asked for. */
+  datagram: Deno.DatagramConn | undefined;
+}
+
+/**
+ * Opens the listeners `settings` ask for. With a port of 0 and both
+ * protocols, UDP takes the port the stream listener was given.
+ *
+ * @param settings Where and what to listen on.
+ * @returns The listeners.
+ * @throws {Deno.errors.AddrInUse} And the other listen errors; nothing is
+ * left open when it throws.
+ *
+ * @example
+ * ```ts
+ * import { openListeners } from "./listeners.ts";
+ * using listeners = await openListeners({
+ *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   stream: true,
+ *   udp: true,
+ *   reusePort: false,
+ * });
+ * ```
+ */
+export async function openListeners(
+  settings: ListenSettings,
+): Promise<Listeners> {
+  const { endpoint } = settings;
+  const cleanup = new DisposableStack();
+  try {
+    let stream: Deno.Listener | undefined;
+    let port = endpoint.transport === "tcp" ? endpoint.port : 0;
+    if (settings.stream) {
+      stream = await listenStream(settings);
+      cleanup.use(stream);
+      if (endpoint.transport === "unix") {
+        cleanup.use(removeSocketOnExit(endpoint.path));
+      } else {
+        port = (stream.addr as Deno.NetAddr).port;
+      }
+    }
+    let datagram: Deno.DatagramConn | undefined;
+    if (settings.udp) {
+      if (endpoint.transport !== "tcp") {
+        throw new TypeError("UDP needs a host and port, not a Unix socket");
+      }
+      const socket = Deno.listenDatagram({
+        transport: "udp",
+        hostname: endpoint.hostname,
+        port,
+      });
+      datagram = socket;
+      cleanup.defer(() => closeQuietly(socket));
+    }
+    const owned = cleanup.move();
+    return {
+      stream,
+      datagram,
+      [Symbol.dispose]: () => owned.dispose(),
+    };
+  } catch (error) {
+    cleanup.dispose();
+    throw error;
+  }
+}
+
+async function listenStream(settings: ListenSettings): Promise<Deno.Listener> {
+  const { endpoint, tls } = settings;
+  if (endpoint.transport === "unix") {
+    await removeStaleSocket(endpoint.path);
+    return Deno.listen(endpoint);
+  }
+  if (tls !== undefined) {
+    return Deno.listenTls({
+      hostname: endpoint.hostname,
+      port: endpoint.port,
+      cert: tls.cert,
+      key: tls.key,
+      reusePort: settings.reusePort,
+      ...(tls.alpnProtocols !== undefined &&
+        { alpnProtocols: tls.alpnProtocols }),
+    });
+  }
+  return Deno.listen({ ...endpoint, reusePort: settings.reusePort });
+}
+
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // Already closed (serving closes it on shutdown).
+  }
+}
