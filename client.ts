@@ -10,9 +10,11 @@ import { formatAddress } from "./lib/address.ts";
 import {
   CLIENT_HELP,
   type ClientArgs,
+  type ClientTlsArgs,
   parseClientArgs,
 } from "./lib/client_args.ts";
-import { connectWithTimeout } from "./lib/connect.ts";
+import { connectWithTimeout, type TlsClientOptions } from "./lib/connect.ts";
+import { readPemFile } from "./lib/pem_file.ts";
 import { echoMessage } from "./lib/echo_client.ts";
 import { udpEcho } from "./lib/udp_client.ts";
 import { MAX_UDP_PAYLOAD } from "./lib/udp_echo_server.ts";
@@ -67,7 +69,16 @@ async function run(args: ClientArgs, address: string): Promise<void> {
   if (args.udp) return await runUdp(args);
   using conn = await connectWithTimeout(args.endpoint, {
     timeout: args.timeout,
+    ...(args.tls !== undefined && { tls: await tlsOptions(args.tls) }),
   });
+  if (args.verbose && "handshake" in conn) {
+    const { alpnProtocol } = await (conn as Deno.TlsConn).handshake();
+    writeStderr(
+      `tls: handshake done, certificate verified, alpn=${
+        alpnProtocol ?? "none"
+      }\n`,
+    );
+  }
   if (args.message.length > 0) {
     const text = args.message.join(" ") + (args.newline ? "\n" : "");
     try {
@@ -75,6 +86,10 @@ async function run(args: ClientArgs, address: string): Promise<void> {
         timeout: args.timeout,
       });
       await writeAll(Deno.stdout, echo);
+      // End cleanly: over TLS this sends close_notify, so the server can
+      // tell a finished client from a truncated stream. The echo is already
+      // verified, so a server that has gone meanwhile is not an error.
+      await conn.closeWrite().catch(() => {});
     } catch (error) {
       // Show what did come back: it is the evidence for the mismatch.
       if (error instanceof EchoMismatchError) {
@@ -98,6 +113,15 @@ async function run(args: ClientArgs, address: string): Promise<void> {
     progress,
     onEcho: (echo) => writeAll(Deno.stdout, echo),
   });
+}
+
+async function tlsOptions(tls: ClientTlsArgs): Promise<TlsClientOptions> {
+  return {
+    ...(tls.caFile !== undefined &&
+      { caCerts: [await readPemFile("ca", tls.caFile)] }),
+    ...(tls.serverName !== undefined && { serverName: tls.serverName }),
+    ...(tls.alpn !== undefined && { alpnProtocols: tls.alpn }),
+  };
 }
 
 async function runUdp(args: ClientArgs): Promise<void> {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatAddress, isLoopback } from "./lib/address.ts";
+import { type Endpoint, formatAddress, isLoopback } from "./lib/address.ts";
 import { serveEcho, type ServeSummary } from "./lib/echo_server.ts";
 import { type EchoWorkers, startEchoWorkers } from "./lib/worker_pool.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
@@ -16,7 +16,18 @@ import {
   type ServerArgs,
 } from "./lib/server_args.ts";
 import { reportFailure } from "./lib/report_failure.ts";
-import { type Listeners, openListeners } from "./lib/listeners.ts";
+import {
+  type Listeners,
+  openListeners,
+  type TlsSettings,
+} from "./lib/listeners.ts";
+import {
+  type CertifiedKey,
+  checkCertifiedKey,
+  fingerprint,
+  generateSelfSigned,
+} from "./lib/tls_certificate.ts";
+import { readPemFile } from "./lib/pem_file.ts";
 import { serveUdpEcho } from "./lib/udp_echo_server.ts";
 import { writeStdout } from "./lib/_stdio.ts";
 import { VERSION } from "./lib/version.ts";
@@ -50,12 +61,15 @@ async function serve(args: ServerArgs): Promise<number> {
   const { endpoint } = args;
   const requested = formatAddress(endpoint);
   let listeners: Listeners;
+  let tls: TlsSettings | undefined;
   try {
+    tls = args.tls === undefined ? undefined : await loadTls(args);
     listeners = await openListeners({
       endpoint,
       stream: args.tcp,
       udp: args.udp,
       reusePort: args.workers > 1,
+      ...(tls !== undefined && { tls }),
     });
   } catch (error) {
     return reportFailure(error, requested, args.verbose);
@@ -71,6 +85,7 @@ async function serve(args: ServerArgs): Promise<number> {
     idleTimeout: args.idleTimeout,
     maxConnections: Math.ceil(args.maxConnections / args.workers),
     maxBufferSize: args.maxBufferSize,
+    handshakeTimeout: args.handshakeTimeout,
   };
   let workers: EchoWorkers | undefined;
   if (stream !== undefined && args.workers > 1) {
@@ -81,13 +96,18 @@ async function serve(args: ServerArgs): Promise<number> {
         worker: 2,
         options,
         log,
+        ...(tls !== undefined && { tls }),
       });
     } catch (error) {
       return reportFailure(error, requested, args.verbose);
     }
   }
   if (stream !== undefined) {
-    writeStdout(`listening on ${formatAddress(stream.addr)}\n`);
+    const protocol = tls === undefined ? "" : "tls ";
+    writeStdout(`listening on ${protocol}${formatAddress(stream.addr)}\n`);
+  }
+  if (tls !== undefined) {
+    writeStdout(`tls certificate sha256 ${await fingerprint(tls.cert)}\n`);
   }
   if (datagram !== undefined) {
     writeStdout(`listening on udp ${formatAddress(datagram.addr)}\n`);
@@ -144,6 +164,46 @@ async function serve(args: ServerArgs): Promise<number> {
     }),
   });
   return ExitCode.Ok;
+}
+
+/**
+ * The TLS certificate and key: read from the given files, or generated for
+ * the names clients will use, and checked by a trial listen so that a key
+ * that does not match its certificate fails here with a clear message.
+ */
+async function loadTls(args: ServerArgs): Promise<TlsSettings> {
+  const source = args.tls;
+  let material: CertifiedKey;
+  if (source?.kind === "files") {
+    material = {
+      cert: await readPemFile("tls-cert", source.certFile),
+      key: await readPemFile("tls-key", source.keyFile),
+    };
+  } else {
+    material = await generateSelfSigned(certificateNames(args.endpoint));
+    if (source?.certOut !== undefined) {
+      await Deno.writeTextFile(source.certOut, material.cert);
+    }
+  }
+  checkCertifiedKey(material);
+  return {
+    ...material,
+    ...(args.alpn !== undefined && { alpnProtocols: args.alpn }),
+  };
+}
+
+/** The names a generated certificate covers: what clients will dial. */
+function certificateNames(endpoint: Endpoint): string[] {
+  const host = endpoint.transport === "tcp" ? endpoint.hostname : "localhost";
+  const wildcard = host === "0.0.0.0" || host === "::";
+  const local = ["localhost", "127.0.0.1", "::1"];
+  return [
+    ...new Set(
+      wildcard || isLoopback(host)
+        ? [host, ...local].filter((name) => name !== "0.0.0.0" && name !== "::")
+        : [host],
+    ),
+  ];
 }
 
 /** The signals that ask for a graceful shutdown on this platform. */

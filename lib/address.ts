@@ -136,6 +136,24 @@ export function parseHost(text: string): string {
   return host;
 }
 
+/**
+ * Whether `host` is an IP address (v4 or v6) rather than a name.
+ *
+ * @param host A host, without brackets.
+ * @returns True for an IPv4 or IPv6 address.
+ *
+ * @example
+ * ```ts
+ * import { isIpAddress } from "./address.ts";
+ * isIpAddress("::1"); // true
+ * isIpAddress("localhost"); // false
+ * ```
+ */
+export function isIpAddress(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ||
+    (host.includes(":") && isIpv6Address(host));
+}
+
 function isIpv6Address(host: string): boolean {
   // The URL parser implements the standard IPv6 grammar; reuse it.
   try {

@@ -33,6 +33,11 @@ Options:
                        (default: ${
     DEFAULT_TIMEOUT_MS / 1000
   }s; with --udp, per attempt: ${DEFAULT_UDP_TIMEOUT_MS / 1000}s)
+  --tls                Speak TLS; the server's certificate must verify
+  --ca FILE            With --tls: also trust this CA or self-signed
+                       certificate (PEM), e.g. from echo-server --tls-cert-out
+  --servername NAME    With --tls: the name to send (SNI) and verify
+  --alpn LIST          With --tls: protocols to offer, e.g. h2,http/1.1
   --udp                Send MESSAGE (or stdin) as one UDP datagram
   --retries N          With --udp: resend this many times when the echo
                        is lost (default: 2)
@@ -46,13 +51,16 @@ Options:
 
 Durations take a unit: 500ms, 0.05s, 5s, 2m. Sizes: 512, 64KiB, 1MiB.
 Exit codes: 0 echo matched, 1 echo differed or ended early, 2 usage,
-3 unknown host, 6 connection refused, 7 timeout, 8 other network error.
+3 unknown host, 6 connection refused, 7 timeout, 8 other network error,
+9 TLS certificate not accepted.
 `;
 
 /** Everything `echo-client` needs to run, after parsing. */
 export interface ClientArgs {
   /** Where to listen or connect: host and port, or a Unix socket. */
   endpoint: Endpoint;
+  /** Speak TLS: what to trust, which name to verify, ALPN. */
+  tls: ClientTlsArgs | undefined;
   /** Send the message as one UDP datagram instead of over TCP. */
   udp: boolean;
   /** UDP: further attempts when an echo is lost. */
@@ -69,6 +77,16 @@ export interface ClientArgs {
   quiet: boolean;
   /** Print stack traces for unexpected errors. */
   verbose: boolean;
+}
+
+/** `--tls` and its companions, as typed. */
+export interface ClientTlsArgs {
+  /** A PEM file with the CA (or the server's own certificate) to trust. */
+  caFile: string | undefined;
+  /** The name to send (SNI) and verify instead of the host. */
+  serverName: string | undefined;
+  /** ALPN protocols to offer. */
+  alpn: string[] | undefined;
 }
 
 /** What the command line asks for. */
@@ -99,6 +117,10 @@ export function parseClientArgs(args: string[]): ClientCommand {
     "no-newline": { type: "boolean", short: "n" },
     window: { type: "string" },
     udp: { type: "boolean" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
+    servername: { type: "string" },
+    alpn: { type: "string" },
     retries: { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
@@ -115,11 +137,30 @@ export function parseClientArgs(args: string[]): ClientCommand {
       "--udp: needs a host and port, not --unix: see --help",
     );
   }
+  const tls = values.tls === true
+    ? {
+      caFile: text("ca"),
+      serverName: text("servername"),
+      alpn: text("alpn")?.split(",").map((protocol) => protocol.trim()),
+    }
+    : undefined;
+  if (tls === undefined) {
+    for (const flag of ["ca", "servername", "alpn"]) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`--${flag}: only with --tls: see --help`);
+      }
+    }
+  } else if (udp || endpoint.transport !== "tcp") {
+    throw new UsageError(
+      "--tls: needs TCP to a host and port (not --udp or --unix): see --help",
+    );
+  }
   return {
     kind: "echo",
     args: {
       endpoint,
       udp,
+      tls,
       retries: parseFlagValue("retries", text("retries") ?? "2", parseRetries),
       timeout: parseFlagValue(
         "timeout",

@@ -98,9 +98,15 @@ export function describeMismatch(
   if (got === undefined) {
     return `Connection ended early: ${offset} of ${sent.length} bytes echoed`;
   }
+  // A TLS record header (alert 0x15 or handshake 0x16, version 3.x) where
+  // the echo should start: the server speaks TLS to a plain client.
+  const tlsHint = offset === 0 && (got === 0x15 || got === 0x16) &&
+      echoed[1] === 0x03
+    ? " (the server answered with TLS: try --tls)"
+    : "";
   return `Echo differs from what was sent at byte ${offset}: sent 0x${
     hex(want ?? 0)
-  }, got 0x${hex(got)}`;
+  }, got 0x${hex(got)}${tlsHint}`;
 }
 
 function hex(byte: number): string {

@@ -25,6 +25,7 @@ export const DEFAULT_MAX_BUFFER_SIZE = 256 * 1024;
  * - `broken-pipe`: the peer stopped reading for good while we wrote;
  * - `idle-timeout`: silent for longer than the idle timeout;
  * - `shutdown`: still open when the server's drain deadline passed;
+ * - `tls-handshake`: the TLS handshake failed or did not finish in time;
  * - `error`: anything else (the error is logged alongside).
  */
 export type CloseReason =
@@ -33,6 +34,7 @@ export type CloseReason =
   | "broken-pipe"
   | "idle-timeout"
   | "shutdown"
+  | "tls-handshake"
   | "error";
 
 /** Options for {@linkcode echoConnection}. */

@@ -36,6 +36,13 @@ export interface ServeEchoOptions
    */
   drainTimeout?: number;
   /**
+   * For a TLS listener: close a client that has not completed the handshake
+   * within this many ms, so a silent or non-TLS peer cannot hold a slot;
+   * `0` never does. Ignored for plain connections.
+   * @default {0}
+   */
+  handshakeTimeout?: number;
+  /**
    * Connections beyond this many are closed at once and logged.
    * @default {Infinity}
    */
@@ -86,6 +93,7 @@ export async function serveEcho(
     signal,
     drainTimeout = DEFAULT_DRAIN_TIMEOUT_MS,
     maxConnections = Infinity,
+    handshakeTimeout = 0,
     logger = new Logger(),
   } = options;
   const summary: ServeSummary = { connections: 0, refused: 0, bytesEchoed: 0 };
@@ -110,18 +118,20 @@ export async function serveEcho(
     summary.bytesEchoed += result.bytesEchoed;
     if (--open === 0 && stopped) allClosed.resolve();
   };
+  const echo = (conn: Deno.Conn): Promise<EchoResult> =>
+    handshakeTimeout > 0 && isTls(conn)
+      ? handshakeThenEcho(conn, handshakeTimeout, connectionOptions)
+      : echoConnection(conn, connectionOptions);
   const serve = (conn: Deno.Conn, id: number) => {
     open++;
     if (!logger.logsConnections) {
-      echoConnection(conn, connectionOptions).then((result) =>
-        closed(conn, result)
-      );
+      echo(conn).then((result) => closed(conn, result));
       return;
     }
     const peer = formatAddress(conn.remoteAddr);
     const openedAt = performance.now();
     logger.event("open", { conn: id, peer, active: open });
-    echoConnection(conn, connectionOptions).then((result) => {
+    echo(conn).then((result) => {
       closed(conn, result);
       logger.event("close", {
         conn: id,
@@ -183,6 +193,42 @@ export async function serveEcho(
     clearTimeout(deadline);
   }
   return summary;
+}
+
+function isTls(conn: Deno.Conn): conn is Deno.TlsConn {
+  return "handshake" in conn;
+}
+
+/**
+ * Completes the TLS handshake within `timeoutMs` (closing the connection
+ * otherwise), then echoes. Without the deadline a client that connects and
+ * sends nothing, or sends something that is not TLS, would hold its slot
+ * until it went away.
+ */
+async function handshakeThenEcho(
+  conn: Deno.TlsConn,
+  timeoutMs: number,
+  options: EchoConnectionOptions,
+): Promise<EchoResult> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, timeoutMs);
+  try {
+    await conn.handshake();
+  } catch (error) {
+    return {
+      bytesEchoed: 0,
+      reason: "tls-handshake",
+      error: timedOut
+        ? new Error(`Handshake not finished within ${timeoutMs} ms`)
+        : error,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+  return await echoConnection(conn, options);
 }
 
 function describe(error: unknown): string {

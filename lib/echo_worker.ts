@@ -7,6 +7,7 @@
  */
 
 import { serveEcho } from "./echo_server.ts";
+import { openListeners } from "./listeners.ts";
 import { Logger } from "./logger.ts";
 import type { WorkerReport, WorkerSettings } from "./worker_pool.ts";
 
@@ -34,11 +35,18 @@ scope.onmessage = (event) => {
 };
 
 async function serve(settings: WorkerSettings): Promise<void> {
-  using listener = Deno.listen({
-    hostname: settings.host,
-    port: settings.port,
+  using listeners = await openListeners({
+    endpoint: {
+      transport: "tcp",
+      hostname: settings.host,
+      port: settings.port,
+    },
+    stream: true,
+    udp: false,
     reusePort: true,
+    ...(settings.tls !== undefined && { tls: settings.tls }),
   });
+  const listener = listeners.stream as Deno.Listener;
   scope.postMessage({ type: "listening" });
   const summary = await serveEcho(listener, {
     ...settings.options,

@@ -59,6 +59,20 @@ export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
+/**
+ * The server's TLS certificate was refused; the message says why (unknown
+ * issuer, name mismatch, expired).
+ *
+ * @example
+ * ```ts
+ * import { TlsVerificationError } from "./errors.ts";
+ * throw new TlsVerificationError("TLS verification failed: unknown issuer");
+ * ```
+ */
+export class TlsVerificationError extends Error {
+  override name = "TlsVerificationError";
+}
+
 /** What went wrong, as the user should read it, and how to exit for it. */
 export interface Failure {
   /** One line, sentence case, no trailing period. */
@@ -92,6 +106,9 @@ export function describeNetworkError(error: unknown, address: string): Failure {
   }
   if (error instanceof TimeoutError) {
     return { message: error.message, exitCode: ExitCode.Timeout };
+  }
+  if (error instanceof TlsVerificationError) {
+    return { message: error.message, exitCode: ExitCode.TlsVerification };
   }
   if (error instanceof Deno.errors.AddrInUse) {
     const hint = address.startsWith("/") || !address.includes(":")

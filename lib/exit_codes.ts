@@ -35,6 +35,11 @@ export const ExitCode = {
   Timeout: 7,
   /** Any other network failure (reset, unreachable, address not local). */
   NetworkError: 8,
+  /**
+   * The server's TLS certificate was not accepted: unknown issuer, wrong
+   * name, expired.
+   */
+  TlsVerification: 9,
   /** A bug: an error nobody anticipated. Please report it. */
   Internal: 70,
   /** A second SIGINT during graceful shutdown (128 + 2). */

@@ -36,6 +36,16 @@ Options:
   --no-tcp                 With --udp: UDP only
   --udp-rate N             UDP datagrams per second answered per source
                            address, 0 = no limit (default: ${DEFAULT_UDP_RATE})
+  --tls                    Serve TLS with a generated self-signed certificate
+                           (ECDSA P-256, valid 24 h, for the listening host);
+                           its SHA-256 fingerprint is printed on stdout
+  --tls-cert-out FILE      With --tls: write the certificate (PEM) here, for
+                           echo-client --ca FILE
+  --tls-cert FILE          Serve TLS with this certificate chain (PEM) ...
+  --tls-key FILE           ... and this private key (PEM)
+  --alpn LIST              With TLS: protocols to offer, e.g. h2,http/1.1
+  --handshake-timeout DURATION  Close TLS clients that have not finished the
+                           handshake by then (default: 10s)
   --workers N              Event loops (threads) sharing the port through
                            SO_REUSEPORT; Linux only (default: 1)
   --log-format text|json   Log line format on stderr (default: text)
@@ -45,8 +55,11 @@ Options:
   -V, --version            Show the version
 
 Durations take a unit: 500ms, 0.05s, 5s, 2m. Sizes: 512, 64KiB, 1MiB.
-The first line on stdout is "listening on HOST:PORT" with the bound port.
-Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use,
+The first line on stdout is "listening on HOST:PORT" with the bound port
+("listening on tls HOST:PORT" for TLS, "listening on udp HOST:PORT" for UDP;
+with --udp a second line gives the UDP socket).
+File flags (--tls-cert, --tls-key, --tls-cert-out, --unix) need Deno read/write
+permission for those files. Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use,
 5 permission denied, 8 other network error, 130/143 second signal.
 `;
 
@@ -66,6 +79,12 @@ export interface ServerArgs {
   workers: number;
   /** Serve the stream protocol (TCP, or a Unix socket). */
   tcp: boolean;
+  /** Where the TLS certificate comes from; undefined for plain TCP. */
+  tls: TlsSource | undefined;
+  /** ALPN protocols to offer over TLS. */
+  alpn: string[] | undefined;
+  /** Longest wait for a client's TLS handshake, in ms; 0 = no limit. */
+  handshakeTimeout: number;
   /** Serve UDP echo on the same port number. */
   udp: boolean;
   /** UDP datagrams per second echoed per source address. */
@@ -77,6 +96,14 @@ export interface ServerArgs {
   /** Print stack traces for unexpected errors. */
   verbose: boolean;
 }
+
+/** Where the server's TLS certificate comes from. */
+export type TlsSource =
+  | { kind: "files"; certFile: string; keyFile: string }
+  | { kind: "generate"; certOut: string | undefined };
+
+/** How long a client may take over its TLS handshake, by default. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** What the command line asks for. */
 export type ServerCommand =
@@ -109,6 +136,12 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "log-format": { type: "string" },
     workers: { type: "string" },
     udp: { type: "boolean" },
+    tls: { type: "boolean" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-cert-out": { type: "string" },
+    alpn: { type: "string" },
+    "handshake-timeout": { type: "string" },
     "no-tcp": { type: "boolean" },
     "udp-rate": { type: "string" },
     quiet: { type: "boolean" },
@@ -143,6 +176,15 @@ export function parseServerArgs(args: string[]): ServerCommand {
       "--udp: needs a host and port, not --unix: see --help",
     );
   }
+  const tls = parseTlsFlags(values);
+  if (tls !== undefined && values.unix !== undefined) {
+    throw new UsageError(
+      "--tls: needs a host and port, not --unix: see --help",
+    );
+  }
+  if (values.alpn !== undefined && tls === undefined) {
+    throw new UsageError("--alpn: only with --tls or --tls-cert: see --help");
+  }
   return {
     kind: "serve",
     args: {
@@ -169,6 +211,15 @@ export function parseServerArgs(args: string[]): ServerCommand {
       ),
       workers,
       tcp: values["no-tcp"] !== true,
+      tls,
+      alpn: text("alpn") === undefined
+        ? undefined
+        : parseFlagValue("alpn", text("alpn") ?? "", parseAlpnList),
+      handshakeTimeout: parseFlagValue(
+        "handshake-timeout",
+        text("handshake-timeout") ?? `${DEFAULT_HANDSHAKE_TIMEOUT_MS}ms`,
+        parseDuration,
+      ),
       udp,
       udpRate: parseFlagValue(
         "udp-rate",
@@ -218,6 +269,42 @@ function parseWorkers(text: string): number {
     );
   }
   return workers;
+}
+
+function parseTlsFlags(
+  values: Record<string, string | boolean | undefined>,
+): TlsSource | undefined {
+  const certFile = values["tls-cert"] as string | undefined;
+  const keyFile = values["tls-key"] as string | undefined;
+  const certOut = values["tls-cert-out"] as string | undefined;
+  if (certFile !== undefined || keyFile !== undefined) {
+    if (certFile === undefined || keyFile === undefined) {
+      throw new UsageError(
+        "--tls-cert and --tls-key: give both (PEM files): see --help",
+      );
+    }
+    if (certOut !== undefined) {
+      throw new UsageError(
+        "--tls-cert-out: only with --tls (a generated certificate): see --help",
+      );
+    }
+    return { kind: "files", certFile, keyFile };
+  }
+  if (values.tls === true) return { kind: "generate", certOut };
+  if (certOut !== undefined) {
+    throw new UsageError("--tls-cert-out: only with --tls: see --help");
+  }
+  return undefined;
+}
+
+function parseAlpnList(text: string): string[] {
+  const protocols = text.split(",").map((protocol) => protocol.trim());
+  if (protocols.some((protocol) => protocol === "" || protocol.length > 255)) {
+    throw new TypeError(
+      `Invalid ALPN list "${text}": expected names separated by commas, e.g. h2,http/1.1`,
+    );
+  }
+  return protocols;
 }
 
 function parseUdpRate(text: string): number {

@@ -10,6 +10,7 @@
  */
 
 import type { ServeEchoOptions, ServeSummary } from "./echo_server.ts";
+import type { TlsSettings } from "./listeners.ts";
 import type { LoggerOptions } from "./logger.ts";
 
 /** What a worker needs to serve, sent as its first message. */
@@ -23,10 +24,16 @@ export interface WorkerSettings {
   /** Echo and limit settings, as for {@linkcode serveEcho}. */
   options: Pick<
     ServeEchoOptions,
-    "idleTimeout" | "maxConnections" | "drainTimeout" | "maxBufferSize"
+    | "idleTimeout"
+    | "maxConnections"
+    | "drainTimeout"
+    | "maxBufferSize"
+    | "handshakeTimeout"
   >;
   /** Log format and verbosity. */
   log: Pick<LoggerOptions, "format" | "quiet">;
+  /** Serve TLS with this certificate and key. */
+  tls?: TlsSettings;
 }
 
 /** What a worker reports back. */

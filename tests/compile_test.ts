@@ -49,14 +49,18 @@ if (skipReason !== undefined) {
   console.warn(`SKIP compiled binaries: ${skipReason}`);
 }
 
-Deno.test("compile tasks bake in network permission and nothing else", () => {
-  assert.deepEqual([...PERMISSIONS], ["--allow-net"]);
-  const args = compileArgs("echo-server", "out");
-  assert.ok(
-    !args.some((arg) =>
-      /^--allow-(read|write|env|run|ffi|sys|all)|^-A$/.test(arg)
-    ),
-  );
+Deno.test("compile tasks bake in network and file permission and nothing else", () => {
+  assert.deepEqual([...PERMISSIONS], [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+  ]);
+  for (const program of ["echo-server", "echo-client"] as const) {
+    const args = compileArgs(program, "out");
+    assert.ok(
+      !args.some((arg) => /^--allow-(env|run|ffi|sys|all)|^-A$/.test(arg)),
+    );
+  }
 });
 
 Deno.test({

@@ -26,8 +26,20 @@ export const TARGETS = [
   "aarch64-pc-windows-msvc",
 ] as const;
 
-/** The permission flags baked into both binaries: network only. */
-export const PERMISSIONS = ["--allow-net"] as const;
+/**
+ * The permission flags baked into both binaries: network, plus file read
+ * and write because users name files on the command line that the programs
+ * must open (`--tls-cert`, `--tls-key`, `--ca`), create (`--tls-cert-out`,
+ * the `--unix` socket) or remove (a stale `--unix` socket). A compiled
+ * binary cannot ask for more at run time, and the paths are the user's, so
+ * they cannot be narrowed here. No environment, subprocess, FFI or system
+ * access.
+ */
+export const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+] as const;
 
 /**
  * V8 flags for the server. A 1 MiB young generation (the default grows to
