@@ -22,6 +22,13 @@ import { echoStream, type EchoStreamProgress } from "./lib/echo_stream.ts";
 import { EchoMismatchError } from "./lib/errors.ts";
 import { ExitCode } from "./lib/exit_codes.ts";
 import { BENCH_HELP, parseBenchArgs } from "./lib/bench_args.ts";
+import { runPing } from "./lib/ping.ts";
+import { parsePingArgs, PING_HELP } from "./lib/ping_args.ts";
+import {
+  formatProbe,
+  formatSummary,
+  summaryToJson,
+} from "./lib/ping_report.ts";
 import { formatReport, reportToJson } from "./lib/bench_report.ts";
 import { LatencyHistogram } from "./lib/latency_histogram.ts";
 import { type LoadProgress, runLoad } from "./lib/load_generator.ts";
@@ -39,6 +46,7 @@ import { VERSION } from "./lib/version.ts";
  */
 export async function main(args: string[]): Promise<number> {
   if (args[0] === "bench") return await bench(args.slice(1));
+  if (args[0] === "ping") return await ping(args.slice(1));
   let parsed;
   try {
     parsed = parseClientArgs(args);
@@ -115,7 +123,9 @@ async function run(args: ClientArgs, address: string): Promise<void> {
   });
 }
 
-async function tlsOptions(tls: ClientTlsArgs): Promise<TlsClientOptions> {
+async function tlsOptions(
+  tls: Partial<ClientTlsArgs>,
+): Promise<TlsClientOptions> {
   return {
     ...(tls.caFile !== undefined &&
       { caCerts: [await readPemFile("ca", tls.caFile)] }),
@@ -162,6 +172,53 @@ async function readStdinUpTo(limit: number): Promise<Uint8Array> {
     offset += chunk.length;
   }
   return all;
+}
+
+async function ping(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parsePingArgs(args);
+  } catch (error) {
+    return reportFailure(error, "", false);
+  }
+  if (parsed.kind === "help") {
+    writeStdout(PING_HELP);
+    return ExitCode.Ok;
+  }
+  const options = parsed.args;
+  const target = `${options.udp ? "udp " : options.tls ? "tls " : ""}${
+    formatAddress(options.endpoint)
+  }`;
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onInterrupt); // Ctrl-C: stop, summarize
+  try {
+    const summary = await runPing({
+      endpoint: options.endpoint,
+      udp: options.udp,
+      ...(options.tls !== undefined && { tls: await tlsOptions(options.tls) }),
+      reconnect: options.reconnect,
+      count: options.count,
+      interval: options.interval,
+      size: options.size,
+      timeout: options.timeout,
+      signal: stop.signal,
+      ...(!options.json &&
+        { onProbe: (probe) => writeStdout(formatProbe(probe) + "\n") }),
+    });
+    writeStdout(
+      options.json
+        ? JSON.stringify(summaryToJson(target, summary)) + "\n"
+        : formatSummary(target, summary),
+    );
+    return summary.sent > 0 && summary.received === summary.sent
+      ? ExitCode.Ok
+      : ExitCode.EchoMismatch;
+  } catch (error) {
+    return reportFailure(error, formatAddress(options.endpoint), false);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
 }
 
 async function bench(args: string[]): Promise<number> {

@@ -7,8 +7,9 @@
 import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { UsageError } from "./errors.ts";
+import { positiveDuration, positiveInteger } from "./flag_values.ts";
 import type { LoadMode } from "./load_generator.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { parseSize } from "./units.ts";
 
 /** `echo-client bench`'s help text. */
 export const BENCH_HELP =
@@ -139,16 +140,6 @@ function parseMode(text: string): LoadMode {
   );
 }
 
-function positiveInteger(text: string): number {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(value >= 1 && Number.isSafeInteger(value))) {
-    throw new RangeError(
-      `Invalid count "${text}": expected a whole number of at least 1`,
-    );
-  }
-  return value;
-}
-
 function positiveNumber(text: string): number {
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   if (!(value > 0)) {
@@ -163,12 +154,4 @@ function positiveSize(text: string): number {
     throw new RangeError(`Invalid size "${text}": expected 1 B to 64 MiB`);
   }
   return size;
-}
-
-function positiveDuration(text: string): number {
-  const ms = parseDuration(text);
-  if (ms <= 0) {
-    throw new RangeError(`Invalid duration "${text}": expected more than 0`);
-  }
-  return ms;
 }

@@ -8,8 +8,9 @@ import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
 import { DEFAULT_TIMEOUT_MS } from "./connect.ts";
 import { DEFAULT_WINDOW } from "./echo_stream.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { parseSize } from "./units.ts";
 import { UsageError } from "./errors.ts";
+import { positiveDuration } from "./flag_values.ts";
 
 /** How long `--udp` waits for each attempt's echo, by default. */
 export const DEFAULT_UDP_TIMEOUT_MS = 1_000;
@@ -166,7 +167,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
         "timeout",
         text("timeout") ??
           `${udp ? DEFAULT_UDP_TIMEOUT_MS : DEFAULT_TIMEOUT_MS}ms`,
-        parsePositiveDuration,
+        positiveDuration,
       ),
       message: positionals,
       newline: values["no-newline"] !== true,
@@ -187,14 +188,6 @@ function parseRetries(text: string): number {
     throw new RangeError(`Invalid retry count "${text}": expected 0 to 100`);
   }
   return retries;
-}
-
-function parsePositiveDuration(text: string): number {
-  const ms = parseDuration(text);
-  if (ms <= 0) {
-    throw new RangeError(`Invalid duration "${text}": expected more than 0`);
-  }
-  return ms;
 }
 
 function parseWindow(text: string): number {

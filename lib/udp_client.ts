@@ -6,6 +6,7 @@
  */
 
 import { formatAddress, isLoopback } from "./address.ts";
+import { bytesEqual } from "./_bytes_equal.ts";
 import { EchoMismatchError, TimeoutError, UsageError } from "./errors.ts";
 import { formatDuration } from "./units.ts";
 import { MAX_UDP_PAYLOAD } from "./udp_echo_server.ts";
@@ -123,7 +124,7 @@ export async function udpEcho(
       await sendDatagram(socket, message, server);
       const reply = await replies.next(timeout);
       if (reply === undefined) continue;
-      if (!equalBytes(reply, message)) {
+      if (!bytesEqual(reply, message)) {
         throw new EchoMismatchError(
           `UDP echo from "${
             formatAddress({ transport: "udp", ...server })
@@ -206,10 +207,4 @@ export class DatagramReceiver {
     const want = this.#server.hostname;
     return from.hostname === want || !/^[\d.:a-f]+$/i.test(want);
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
