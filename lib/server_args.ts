@@ -58,9 +58,10 @@ Durations take a unit: 500ms, 0.05s, 5s, 2m. Sizes: 512, 64KiB, 1MiB.
 The first line on stdout is "listening on HOST:PORT" with the bound port
 ("listening on tls HOST:PORT" for TLS, "listening on udp HOST:PORT" for UDP;
 with --udp a second line gives the UDP socket).
-File flags (--tls-cert, --tls-key, --tls-cert-out, --unix) need Deno read/write
-permission for those files. Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use,
-5 permission denied, 8 other network error, 130/143 second signal.
+File flags (--tls-cert, --tls-key, --tls-cert-out, --unix) need read/write
+permission for those files under deno run.
+Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use, 5 permission
+denied, 8 other network error, 130/143 second signal.
 `;
 
 /** Everything `echo-server` needs to run, after parsing. */
