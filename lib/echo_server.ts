@@ -8,6 +8,7 @@
 
 import { formatAddress } from "./address.ts";
 import { delay } from "./_delay.ts";
+import { IdleTimer } from "./_idle_timer.ts";
 import {
   echoConnection,
   type EchoConnectionOptions,
@@ -210,23 +211,19 @@ async function handshakeThenEcho(
   timeoutMs: number,
   options: EchoConnectionOptions,
 ): Promise<EchoResult> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    conn.close();
-  }, timeoutMs);
-  try {
-    await conn.handshake();
-  } catch (error) {
-    return {
-      bytesEchoed: 0,
-      reason: "tls-handshake",
-      error: timedOut
-        ? new Error(`Handshake not finished within ${timeoutMs} ms`)
-        : error,
-    };
-  } finally {
-    clearTimeout(timer);
+  {
+    using deadline = new IdleTimer(timeoutMs, () => conn.close());
+    try {
+      await conn.handshake();
+    } catch (error) {
+      return {
+        bytesEchoed: 0,
+        reason: "tls-handshake",
+        error: deadline.expired
+          ? new Error(`Handshake not finished within ${timeoutMs} ms`)
+          : error,
+      };
+    }
   }
   return await echoConnection(conn, options);
 }

@@ -14,6 +14,7 @@ import type { Endpoint } from "./address.ts";
 import { connectWithTimeout, type TlsClientOptions } from "./connect.ts";
 import { bytesEqual } from "./_bytes_equal.ts";
 import { delay } from "./_delay.ts";
+import { IdleTimer } from "./_idle_timer.ts";
 import { DatagramReceiver, openUdpSocket, sendDatagram } from "./udp_client.ts";
 import { writeAll } from "./_write_all.ts";
 
@@ -340,11 +341,7 @@ async function readExactly(
 ): Promise<Uint8Array | undefined> {
   const buffer = new Uint8Array(n);
   let filled = 0;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    conn.close();
-  }, timeoutMs);
+  using deadline = new IdleTimer(timeoutMs, () => conn.close());
   try {
     while (filled < n) {
       const read = await conn.read(buffer.subarray(filled));
@@ -355,9 +352,7 @@ async function readExactly(
     }
     return buffer;
   } catch (error) {
-    if (timedOut) return undefined;
+    if (deadline.expired) return undefined;
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }
