@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { probePayload, runPing, statistics } from "../lib/ping.ts";
 import { formatProbe } from "../lib/ping_report.ts";
+import { serveEcho } from "../lib/echo_server.ts";
+import { generateSelfSigned } from "../lib/tls_certificate.ts";
 import {
   CLIENT_SCRIPT,
   LineCollector,
   loopback,
+  memoryLogger,
   runClient,
   startEchoServer,
 } from "./_helpers.ts";
@@ -224,4 +227,37 @@ Deno.test("echo-client ping without --count runs until Ctrl-C, then prints the s
     stdout.lines.join("\n"),
     /\n--- 127\.0\.0\.1:\d+ echo ping ---\n\d+ sent, \d+ received, 0% loss/,
   );
+});
+
+Deno.test("ping over TLS verifies the certificate and reports each probe", async () => {
+  const material = await generateSelfSigned(["127.0.0.1"]);
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...material,
+  });
+  const stop = new AbortController();
+  const done = serveEcho(listener, {
+    signal: stop.signal,
+    logger: memoryLogger().logger,
+  });
+  try {
+    const summary = await runPing({
+      endpoint: loopback(listener.addr.port),
+      tls: { caCerts: [material.cert] },
+      count: 3,
+      interval: 1,
+    });
+    assert.equal(summary.received, 3);
+    const refused = await runPing({
+      endpoint: loopback(listener.addr.port),
+      tls: {},
+      count: 1,
+    });
+    assert.equal(refused.received, 0);
+    assert.match(refused.probes[0]?.error ?? "", /unknown issuer/);
+  } finally {
+    stop.abort();
+    await done;
+  }
 });
