@@ -123,9 +123,7 @@ async function run(args: ClientArgs, address: string): Promise<void> {
   });
 }
 
-async function tlsOptions(
-  tls: Partial<ClientTlsArgs>,
-): Promise<TlsClientOptions> {
+async function tlsOptions(tls: ClientTlsArgs): Promise<TlsClientOptions> {
   return {
     ...(tls.caFile !== undefined &&
       { caCerts: [await readPemFile("ca", tls.caFile)] }),

@@ -195,15 +195,9 @@ async function loadTls(args: ServerArgs): Promise<TlsSettings> {
 /** The names a generated certificate covers: what clients will dial. */
 function certificateNames(endpoint: Endpoint): string[] {
   const host = endpoint.transport === "tcp" ? endpoint.hostname : "localhost";
-  const wildcard = host === "0.0.0.0" || host === "::";
   const local = ["localhost", "127.0.0.1", "::1"];
-  return [
-    ...new Set(
-      wildcard || isLoopback(host)
-        ? [host, ...local].filter((name) => name !== "0.0.0.0" && name !== "::")
-        : [host],
-    ),
-  ];
+  if (host === "0.0.0.0" || host === "::") return local;
+  return isLoopback(host) ? [...new Set([host, ...local])] : [host];
 }
 
 /** The signals that ask for a graceful shutdown on this platform. */

@@ -5,7 +5,12 @@
  */
 
 import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
-import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
+import {
+  type ParsedFlags,
+  parseEndpointFlags,
+  parseFlags,
+  parseFlagValue,
+} from "./cli_args.ts";
 import { DEFAULT_TIMEOUT_MS } from "./connect.ts";
 import { DEFAULT_WINDOW } from "./echo_stream.ts";
 import { parseSize } from "./units.ts";
@@ -90,6 +95,25 @@ export interface ClientTlsArgs {
   alpn: string[] | undefined;
 }
 
+/**
+ * Reads `--tls` and its companions `--ca`, `--servername`, `--alpn` (a
+ * comma-separated list), as `echo-client` and `echo-client ping` take them.
+ *
+ * @param values Flag values from `parseFlags`.
+ * @returns The TLS settings, or undefined without `--tls`.
+ */
+export function parseClientTlsFlags(
+  values: ParsedFlags["values"],
+): ClientTlsArgs | undefined {
+  if (values.tls !== true) return undefined;
+  const text = (name: string) => values[name] as string | undefined;
+  return {
+    caFile: text("ca"),
+    serverName: text("servername"),
+    alpn: text("alpn")?.split(",").map((protocol) => protocol.trim()),
+  };
+}
+
 /** What the command line asks for. */
 export type ClientCommand =
   | { kind: "help" }
@@ -138,13 +162,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
       "--udp: needs a host and port, not --unix: see --help",
     );
   }
-  const tls = values.tls === true
-    ? {
-      caFile: text("ca"),
-      serverName: text("servername"),
-      alpn: text("alpn")?.split(",").map((protocol) => protocol.trim()),
-    }
-    : undefined;
+  const tls = parseClientTlsFlags(values);
   if (tls === undefined) {
     for (const flag of ["ca", "servername", "alpn"]) {
       if (values[flag] !== undefined) {

@@ -45,11 +45,7 @@ export async function echoMessage(
   options: EchoMessageOptions = {},
 ): Promise<Uint8Array> {
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  let timedOut = false;
-  using timer = new IdleTimer(timeoutMs, () => {
-    timedOut = true;
-    conn.close();
-  });
+  using timer = new IdleTimer(timeoutMs, () => conn.close());
   const echo = new Uint8Array(message.length);
   let received = 0;
   try {
@@ -62,7 +58,7 @@ export async function echoMessage(
       received += n;
     }
   } catch (error) {
-    if (!timedOut) throw error;
+    if (!timer.expired) throw error;
     throw new TimeoutError(
       `No echo for ${
         formatDuration(timeoutMs)

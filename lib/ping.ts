@@ -14,9 +14,9 @@ import type { Endpoint } from "./address.ts";
 import { connectWithTimeout, type TlsClientOptions } from "./connect.ts";
 import { bytesEqual } from "./_bytes_equal.ts";
 import { delay } from "./_delay.ts";
-import { IdleTimer } from "./_idle_timer.ts";
+import { echoMessage } from "./echo_client.ts";
+import { EchoMismatchError, TimeoutError } from "./errors.ts";
 import { DatagramReceiver, openUdpSocket, sendDatagram } from "./udp_client.ts";
-import { writeAll } from "./_write_all.ts";
 
 /** Options for {@linkcode runPing}. */
 export interface PingOptions {
@@ -218,20 +218,18 @@ class StreamProber implements Prober {
         });
         if (reconnect) result.connectMs = performance.now() - started;
       }
-      const conn = this.#conn;
       const started = performance.now();
-      await writeAll(conn, payload);
-      const echo = await readExactly(conn, payload.length, timeout);
-      const rtt = performance.now() - started;
-      if (echo === undefined) {
-        result.error = "timeout";
-      } else if (!bytesEqual(echo, payload)) {
-        result.error = "mismatch";
-      } else {
-        result.rttMs = rtt;
-      }
+      await echoMessage(this.#conn, payload, { timeout });
+      result.rttMs = performance.now() - started;
     } catch (error) {
-      result.error = error instanceof Error ? error.message : String(error);
+      result.error = error instanceof TimeoutError
+        ? "timeout"
+        : error instanceof EchoMismatchError &&
+            error.received.length === payload.length
+        ? "mismatch"
+        : error instanceof Error
+        ? error.message
+        : String(error);
     }
     // After a lost or bad echo the stream is out of step: start afresh.
     if (result.error !== undefined || reconnect) this.#close();
@@ -325,34 +323,5 @@ class UdpProber implements Prober {
     this.#receiver.cancel();
     this.#socket.close();
     return Promise.resolve();
-  }
-}
-
-/**
- * Reads exactly `n` bytes; undefined on timeout (the connection is closed
- * to end the read).
- *
- * @throws {Error} If the connection ends early or fails.
- */
-async function readExactly(
-  conn: Deno.Conn,
-  n: number,
-  timeoutMs: number,
-): Promise<Uint8Array | undefined> {
-  const buffer = new Uint8Array(n);
-  let filled = 0;
-  using deadline = new IdleTimer(timeoutMs, () => conn.close());
-  try {
-    while (filled < n) {
-      const read = await conn.read(buffer.subarray(filled));
-      if (read === null) {
-        throw new Error(`Connection ended after ${filled} of ${n} bytes`);
-      }
-      filled += read;
-    }
-    return buffer;
-  } catch (error) {
-    if (deadline.expired) return undefined;
-    throw error;
   }
 }

@@ -6,6 +6,7 @@
 
 import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "./address.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./cli_args.ts";
+import { type ClientTlsArgs, parseClientTlsFlags } from "./client_args.ts";
 import { UsageError } from "./errors.ts";
 import { positiveDuration, positiveInteger } from "./flag_values.ts";
 import { MIN_PROBE_SIZE } from "./ping.ts";
@@ -47,9 +48,7 @@ export interface PingArgs {
   /** Probe over UDP. */
   udp: boolean;
   /** TLS settings as typed; undefined for plain TCP. */
-  tls:
-    | { caFile?: string; serverName?: string; alpn?: string[] }
-    | undefined;
+  tls: ClientTlsArgs | undefined;
   /** A new connection per probe. */
   reconnect: boolean;
   /** Probes to send. */
@@ -105,8 +104,8 @@ export function parsePingArgs(args: string[]): PingCommand {
   const text = (name: string) => values[name] as string | undefined;
   const endpoint = parseEndpointFlags(values);
   const udp = values.udp === true;
-  const tls = values.tls === true;
-  if (udp && (tls || endpoint.transport !== "tcp")) {
+  const tls = parseClientTlsFlags(values);
+  if (udp && (tls !== undefined || endpoint.transport !== "tcp")) {
     throw new UsageError(
       "--udp: needs a host and port, and no --tls: see --help",
     );
@@ -114,21 +113,12 @@ export function parsePingArgs(args: string[]): PingCommand {
   if (udp && values.reconnect === true) {
     throw new UsageError("--reconnect: UDP has no connection: see --help");
   }
-  const caFile = text("ca");
-  const serverName = text("servername");
-  const alpn = text("alpn")?.split(",").map((protocol) => protocol.trim());
   return {
     kind: "ping",
     args: {
       endpoint,
       udp,
-      tls: tls
-        ? {
-          ...(caFile !== undefined && { caFile }),
-          ...(serverName !== undefined && { serverName }),
-          ...(alpn !== undefined && { alpn }),
-        }
-        : undefined,
+      tls,
       reconnect: values.reconnect === true,
       count: text("count") === undefined
         ? Infinity
