@@ -6,37 +6,50 @@
  * @module
  */
 
-import { formatAddress } from "./lib/address.ts";
 import {
+  connectWithTimeout,
+  EchoMismatchError,
+  formatAddress,
+  MAX_UDP_PAYLOAD,
+  type TlsClientOptions,
+  writeAll,
+} from "./lib/net/mod.ts";
+import {
+  BENCH_HELP,
   CLIENT_HELP,
   type ClientArgs,
   type ClientTlsArgs,
+  ExitCode,
+  LiveProgress,
+  parseBenchArgs,
   parseClientArgs,
-} from "./lib/client_args.ts";
-import { connectWithTimeout, type TlsClientOptions } from "./lib/connect.ts";
-import { readPemFile } from "./lib/pem_file.ts";
-import { echoMessage } from "./lib/echo_client.ts";
-import { udpEcho } from "./lib/udp_client.ts";
-import { MAX_UDP_PAYLOAD } from "./lib/udp_echo_server.ts";
-import { echoStream, type EchoStreamProgress } from "./lib/echo_stream.ts";
-import { EchoMismatchError } from "./lib/errors.ts";
-import { ExitCode } from "./lib/exit_codes.ts";
-import { BENCH_HELP, parseBenchArgs } from "./lib/bench_args.ts";
-import { runPing } from "./lib/ping.ts";
-import { parsePingArgs, PING_HELP } from "./lib/ping_args.ts";
+  parsePingArgs,
+  PING_HELP,
+  ProgressLine,
+  readPemFile,
+  reportFailure,
+  VERSION,
+} from "./lib/cli/mod.ts";
+import {
+  echoMessage,
+  echoStream,
+  type EchoStreamProgress,
+  udpEcho,
+} from "./lib/client/mod.ts";
 import {
   formatProbe,
   formatSummary,
+  runPing,
   summaryToJson,
-} from "./lib/ping_report.ts";
-import { formatReport, reportToJson } from "./lib/bench_report.ts";
-import { LatencyHistogram } from "./lib/latency_histogram.ts";
-import { type LoadProgress, runLoad } from "./lib/load_generator.ts";
-import { LiveProgress, ProgressLine } from "./lib/progress_line.ts";
-import { reportFailure } from "./lib/report_failure.ts";
-import { writeStderr, writeStdout } from "./lib/_stdio.ts";
-import { writeAll } from "./lib/_write_all.ts";
-import { VERSION } from "./lib/version.ts";
+} from "./lib/ping/mod.ts";
+import {
+  formatReport,
+  LatencyHistogram,
+  type LoadProgress,
+  reportToJson,
+  runLoad,
+} from "./lib/bench/mod.ts";
+import { writeStderr, writeStdout } from "./lib/log/mod.ts";
 
 /**
  * Runs `echo-client` with `args`.

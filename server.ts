@@ -5,32 +5,37 @@
  * @module
  */
 
-import { type Endpoint, formatAddress, isLoopback } from "./lib/address.ts";
-import { serveEcho, type ServeSummary } from "./lib/echo_server.ts";
-import { type EchoWorkers, startEchoWorkers } from "./lib/worker_pool.ts";
-import { ExitCode } from "./lib/exit_codes.ts";
-import { Logger } from "./lib/logger.ts";
 import {
-  parseServerArgs,
-  SERVER_HELP,
-  type ServerArgs,
-} from "./lib/server_args.ts";
-import { reportFailure } from "./lib/report_failure.ts";
-import {
+  type Endpoint,
+  formatAddress,
+  isLoopback,
   type Listeners,
   openListeners,
   type TlsSettings,
-} from "./lib/listeners.ts";
+} from "./lib/net/mod.ts";
+import {
+  type EchoWorkers,
+  serveEcho,
+  type ServeSummary,
+  serveUdpEcho,
+  startEchoWorkers,
+} from "./lib/server/mod.ts";
+import {
+  ExitCode,
+  parseServerArgs,
+  readPemFile,
+  reportFailure,
+  SERVER_HELP,
+  type ServerArgs,
+  VERSION,
+} from "./lib/cli/mod.ts";
+import { Logger, writeStdout } from "./lib/log/mod.ts";
 import {
   type CertifiedKey,
   checkCertifiedKey,
   fingerprint,
   generateSelfSigned,
-} from "./lib/tls_certificate.ts";
-import { readPemFile } from "./lib/pem_file.ts";
-import { serveUdpEcho } from "./lib/udp_echo_server.ts";
-import { writeStdout } from "./lib/_stdio.ts";
-import { VERSION } from "./lib/version.ts";
+} from "./lib/tls/mod.ts";
 
 /**
  * Runs `echo-server` with `args`.

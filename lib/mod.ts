@@ -2,6 +2,16 @@
  * The echo library behind `echo-server` and `echo-client`: TCP, TLS, Unix
  * socket and UDP echo serving, verified clients, a load generator and ping.
  *
+ * One folder per concern, each with its own `mod.ts`; imports point down
+ * only (see the README, "How the code is laid out"):
+ *
+ * - `cli/`: flags, help texts, exit codes, failure reporting;
+ * - `server/`, `bench/`, `ping/`: the features;
+ * - `client/`: verified echo of a message, a stream or a datagram;
+ * - `tls/`: certificates;
+ * - `net/`: addresses, connecting, listeners, socket helpers, error types;
+ * - `log/`: structured logging, units, stdout/stderr.
+ *
  * @example Serve echo on a free loopback port until aborted
  * ```ts
  * import { serveEcho } from "./mod.ts";
@@ -15,21 +25,11 @@
  * @module
  */
 
-export * from "./address.ts";
-export * from "./connect.ts";
-export * from "./echo_client.ts";
-export * from "./echo_connection.ts";
-export * from "./echo_server.ts";
-export * from "./echo_stream.ts";
-export * from "./errors.ts";
-export * from "./exit_codes.ts";
-export * from "./latency_histogram.ts";
-export * from "./listeners.ts";
-export * from "./load_generator.ts";
-export * from "./logger.ts";
-export * from "./ping.ts";
-export * from "./tls_certificate.ts";
-export * from "./udp_client.ts";
-export * from "./udp_echo_server.ts";
-export * from "./unix_socket.ts";
-export * from "./units.ts";
+export * from "./bench/mod.ts";
+export * from "./cli/mod.ts";
+export * from "./client/mod.ts";
+export * from "./log/mod.ts";
+export * from "./net/mod.ts";
+export * from "./ping/mod.ts";
+export * from "./server/mod.ts";
+export * from "./tls/mod.ts";

@@ -1,16 +1,16 @@
-import type { Endpoint } from "../lib/address.ts";
+import type { Endpoint } from "../lib/net/mod.ts";
 /**
  * Test helpers: spawn the real entry scripts, wait for their log lines,
  * watch their memory, and make payloads that are cheap to regenerate.
  */
 
 import assert from "node:assert/strict";
-import { Logger } from "../lib/logger.ts";
+import { Logger } from "../lib/log/mod.ts";
 import {
   serveEcho,
   type ServeEchoOptions,
   type ServeSummary,
-} from "../lib/echo_server.ts";
+} from "../lib/server/mod.ts";
 
 /** Path of the server entry script. */
 export const SERVER_SCRIPT = new URL("../server.ts", import.meta.url).pathname;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/cli/mod.ts";
 import {
   CLIENT_SCRIPT,
   patternChunk,

@@ -10,7 +10,7 @@ import {
   isRuntimeDownloadFailure,
   PERMISSIONS,
 } from "../tools/compile.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/cli/mod.ts";
 import { LineCollector } from "./_helpers.ts";
 
 const outDir = Deno.makeTempDirSync({ prefix: "echo-compile-" });

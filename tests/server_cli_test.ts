@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/cli/mod.ts";
 import {
   assertNotServed,
   bytesEqual,
@@ -333,7 +333,7 @@ Deno.test("a client that connects and leaves at once is logged and does not dist
 });
 
 Deno.test("--workers 2 serves one port from two event loops and sums their totals", async () => {
-  const lib = new URL("../lib/", import.meta.url).pathname;
+  const lib = new URL("../lib", import.meta.url).pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
   await using server = await startServer(["--workers", "2"], {
     permissions: ["--allow-net", `--allow-read=${lib},${config}`],

@@ -1,0 +1,375 @@
+/**
+ * The load generator behind `echo-client bench`: many connections in
+ * ping-pong, stream or connect mode, every echoed byte verified.
+ *
+ * @module
+ */
+
+import {
+  connectWithTimeout,
+  delay,
+  type Endpoint,
+  writeAll,
+} from "../net/mod.ts";
+import { LatencyHistogram } from "./latency_histogram.ts";
+import { UnverifiedBytes } from "../client/mod.ts";
+
+/** What each connection does. */
+export type LoadMode = "ping-pong" | "stream" | "connect";
+
+/** Options for {@linkcode runLoad}. */
+export interface LoadOptions {
+  /** The server: host and port, or a Unix socket. */
+  endpoint: Endpoint;
+  /**
+   * `ping-pong`: send `size` bytes, wait for all of them, repeat;
+   * `stream`: send continuously, verify as echo arrives;
+   * `connect`: connect, send `size` bytes, receive them, close, repeat.
+   * @default {"ping-pong"}
+   */
+  mode?: LoadMode;
+  /** Concurrent connections (connect mode: concurrent connect loops). @default {1} */
+  connections?: number;
+  /** Message size (stream mode: write size) in bytes. @default {64} */
+  size?: number;
+  /** Stop after this many ms. @default {5000, unless `count` is given} */
+  duration?: number;
+  /** Stop after this many round trips (stream: messages). @default {unlimited} */
+  count?: number;
+  /**
+   * Ping-pong only: total round trips per second, spread over the
+   * connections. Latency is measured from when each request was due, so a
+   * stalled server cannot hide its stall (no coordinated omission).
+   * @default {as fast as possible}
+   */
+  rate?: number;
+  /** Stream mode: most unverified bytes in flight per connection. @default {262144} */
+  window?: number;
+  /** Abort to stop early; the report covers what ran. */
+  signal?: AbortSignal;
+  /** Live counters for a progress display, updated in place. */
+  progress?: LoadProgress;
+}
+
+/** Counters updated while the load runs. */
+export interface LoadProgress {
+  /**
+   * Round trips completed and verified (connect mode: connections; stream
+   * mode: messages' worth of bytes, over all connections).
+   */
+  completed: number;
+  /** Echoed bytes verified. */
+  bytesVerified: number;
+  /** Errors so far. */
+  errors: number;
+  /** Latencies so far, in µs. */
+  latency: LatencyHistogram;
+}
+
+/** What {@linkcode runLoad} measured. */
+export interface LoadReport {
+  /** The mode that ran. */
+  mode: LoadMode;
+  /** Concurrent connections. */
+  connections: number;
+  /** Message size in bytes. */
+  size: number;
+  /** Measured time in seconds. */
+  seconds: number;
+  /** Round trips (connect mode: connections) completed and verified. */
+  completed: number;
+  /** Completed per second. */
+  perSecond: number;
+  /** Echoed bytes verified. */
+  bytesVerified: number;
+  /** Verified echo throughput in MB/s (10^6 bytes). */
+  megabytesPerSecond: number;
+  /** Latency per round trip (connect mode: per connect-echo-close), in µs. */
+  latency: LatencyHistogram;
+  /** Connection errors (refused, reset, early close). */
+  errors: number;
+  /** Echoes that differed from what was sent. */
+  mismatches: number;
+  /** The first few distinct error messages. */
+  errorSamples: string[];
+}
+
+const PATTERN_LENGTH = 1_048_573; // prime: message offsets never line up with it
+const MAX_ERROR_SAMPLES = 5;
+const DEFAULT_DURATION_MS = 5_000;
+const DEFAULT_STREAM_WINDOW = 256 * 1024;
+
+/**
+ * A random pattern all messages are cut from, long enough that a message
+ * at any offset below `PATTERN_LENGTH` never wraps. Connection `k` starts
+ * at its own offset, so crossed connections show up as mismatches.
+ */
+function makePattern(size: number): Uint8Array {
+  const pattern = new Uint8Array(PATTERN_LENGTH + size);
+  for (let i = 0; i < pattern.length; i += 65_536) {
+    crypto.getRandomValues(
+      pattern.subarray(i, Math.min(i + 65_536, pattern.length)),
+    );
+  }
+  return pattern;
+}
+
+class MismatchError extends Error {}
+
+/**
+ * Runs a load against an echo server and reports what it measured.
+ * Errors on a connection end that connection's loop and are counted; the
+ * function itself only rejects for invalid options.
+ *
+ * @param options Target, mode, shape and length of the load.
+ * @returns Throughput, latency percentiles and error counts.
+ *
+ * @example
+ * ```ts
+ * import { runLoad } from "./load_generator.ts";
+ * const report = await runLoad({ endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 }, connections: 50, duration: 3_000 });
+ * report.perSecond; // round trips per second
+ * ```
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const {
+    endpoint,
+    mode = "ping-pong",
+    connections = 1,
+    size = 64,
+    count = Infinity,
+    window = DEFAULT_STREAM_WINDOW,
+  } = options;
+  const duration = options.duration ??
+    (Number.isFinite(count) ? Infinity : DEFAULT_DURATION_MS);
+  if (!(connections >= 1 && size >= 1)) {
+    throw new RangeError("connections and size must be at least 1");
+  }
+  const progress = options.progress ??
+    {
+      completed: 0,
+      bytesVerified: 0,
+      errors: 0,
+      latency: new LatencyHistogram(),
+    };
+  const errorSamples: string[] = [];
+  let mismatches = 0;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const deadline = Number.isFinite(duration)
+    ? setTimeout(() => stop.abort(), duration)
+    : undefined;
+
+  const pattern = makePattern(size);
+  // Claims one unit of work; false once the count is used up or time is over.
+  let claimed = 0;
+  const claim = () => !stop.signal.aborted && claimed++ < count;
+  const fail = (error: unknown) => {
+    if (stop.signal.aborted) return; // errors caused by stopping do not count
+    if (error instanceof MismatchError) mismatches++;
+    else progress.errors++;
+    const message = error instanceof Error ? error.message : String(error);
+    if (
+      errorSamples.length < MAX_ERROR_SAMPLES && !errorSamples.includes(message)
+    ) {
+      errorSamples.push(message);
+    }
+  };
+
+  const started = performance.now();
+  const context: LoopContext = {
+    endpoint,
+    size,
+    pattern,
+    progress,
+    claim,
+    stop: stop.signal,
+    interval: options.rate === undefined
+      ? 0
+      : (1000 * connections) / options.rate,
+    window,
+  };
+  const loop = LOOPS[mode];
+  await Promise.all(
+    Array.from(
+      { length: connections },
+      (_, id) => loop(context, id).catch(fail),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearTimeout(deadline);
+  options.signal?.removeEventListener("abort", onAbort);
+
+  return {
+    mode,
+    connections,
+    size,
+    seconds,
+    completed: progress.completed,
+    perSecond: progress.completed / seconds,
+    bytesVerified: progress.bytesVerified,
+    megabytesPerSecond: progress.bytesVerified / seconds / 1e6,
+    latency: progress.latency,
+    errors: progress.errors,
+    mismatches,
+    errorSamples,
+  };
+}
+
+interface LoopContext {
+  endpoint: Endpoint;
+  size: number;
+  pattern: Uint8Array;
+  progress: LoadProgress;
+  claim: () => boolean;
+  stop: AbortSignal;
+  /** Ping-pong with --rate: ms between one connection's requests; 0 = no pacing. */
+  interval: number;
+  window: number;
+}
+
+type Loop = (context: LoopContext, id: number) => Promise<void>;
+
+const LOOPS: Record<LoadMode, Loop> = {
+  "ping-pong": pingPongLoop,
+  stream: streamLoop,
+  connect: connectLoop,
+};
+
+/** Where connection `id`'s messages start in the pattern. */
+function startOffset(id: number): number {
+  return (Math.imul(id + 1, 0x9e3779b1) >>> 0) % PATTERN_LENGTH;
+}
+
+function open(context: LoopContext): Promise<Deno.Conn> {
+  return connectWithTimeout(context.endpoint, { signal: context.stop });
+}
+
+/** Closes `conn` when `signal` aborts, ending any pending read. */
+function closeOnAbort(conn: Deno.Conn, signal: AbortSignal): Disposable {
+  const close = () => {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  signal.addEventListener("abort", close, { once: true });
+  return { [Symbol.dispose]: () => signal.removeEventListener("abort", close) };
+}
+
+/** Sends `message` and checks that exactly it comes back into `echo`. */
+async function roundTrip(
+  conn: Deno.Conn,
+  message: Uint8Array,
+  echo: Uint8Array,
+): Promise<void> {
+  await writeAll(conn, message);
+  let received = 0;
+  while (received < echo.length) {
+    const n = await conn.read(echo.subarray(received));
+    if (n === null) throw new Error("Connection closed by the server mid-echo");
+    received += n;
+  }
+  for (let i = 0; i < echo.length; i++) {
+    if (echo[i] !== message[i]) {
+      throw new MismatchError(
+        `Echo differs at byte ${i} of a ${echo.length}-byte message`,
+      );
+    }
+  }
+}
+
+async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
+  const { size, pattern, progress, interval } = context;
+  using conn = await open(context);
+  using _ = closeOnAbort(conn, context.stop);
+  const echo = new Uint8Array(size);
+  let offset = startOffset(id);
+  // With a rate, request k is due at first + k * interval; connections are
+  // spread over one interval (golden-ratio steps) so they do not fire in
+  // lockstep.
+  let due = performance.now() + interval * ((id * 0.6180339887) % 1);
+  while (context.claim()) {
+    if (interval > 0) {
+      const wait = due - performance.now();
+      if (wait > 1) await delay(wait, context.stop);
+      if (context.stop.aborted) break;
+    }
+    const sent = interval > 0 ? due : performance.now();
+    await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
+    progress.latency.record((performance.now() - sent) * 1000);
+    progress.completed++;
+    progress.bytesVerified += size;
+    offset = (offset + size) % PATTERN_LENGTH;
+    due += interval;
+  }
+}
+
+async function connectLoop(context: LoopContext, id: number): Promise<void> {
+  const { size, pattern, progress } = context;
+  const echo = new Uint8Array(size);
+  let offset = startOffset(id);
+  while (context.claim()) {
+    const started = performance.now();
+    {
+      using conn = await open(context);
+      using _ = closeOnAbort(conn, context.stop);
+      await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
+    }
+    progress.latency.record((performance.now() - started) * 1000);
+    progress.completed++;
+    progress.bytesVerified += size;
+    offset = (offset + size) % PATTERN_LENGTH;
+  }
+}
+
+async function streamLoop(context: LoopContext, id: number): Promise<void> {
+  const { size, pattern, progress, window } = context;
+  using conn = await open(context);
+  using _ = closeOnAbort(conn, context.stop);
+  const unverified = new UnverifiedBytes();
+  let wakeWriter: (() => void) | undefined;
+  let offset = startOffset(id);
+
+  const write = async () => {
+    while (context.claim()) {
+      while (unverified.size + size > window && !context.stop.aborted) {
+        await new Promise<void>((resolve) => wakeWriter = resolve);
+      }
+      if (context.stop.aborted) return;
+      const chunk = pattern.subarray(offset, offset + size);
+      unverified.push(chunk);
+      await writeAll(conn, chunk);
+      offset = (offset + size) % PATTERN_LENGTH;
+    }
+    // Count reached: half-close, so the server's FIN ends the reader.
+    await conn.closeWrite();
+  };
+  const read = async () => {
+    const buffer = new Uint8Array(Math.max(65_536, size));
+    while (true) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      const mismatch = unverified.verify(buffer.subarray(0, n));
+      if (mismatch !== -1) {
+        throw new MismatchError(`Echo differs at stream byte ${mismatch}`);
+      }
+      progress.bytesVerified += n;
+      progress.completed = Math.floor(progress.bytesVerified / size);
+      wakeWriter?.();
+      wakeWriter = undefined;
+    }
+    if (unverified.size > 0) {
+      throw new Error("Connection closed by the server mid-stream");
+    }
+  };
+  const stopWaiting = () => wakeWriter?.();
+  context.stop.addEventListener("abort", stopWaiting, { once: true });
+  try {
+    await Promise.all([write(), read()]);
+  } finally {
+    context.stop.removeEventListener("abort", stopWaiting);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Presents a {@linkcode LoadReport}: a table for people, JSON for scripts,
+ * and a live progress line while the load runs.
+ *
+ * @module
+ */
+
+import type { LoadProgress, LoadReport } from "./load_generator.ts";
+import { formatDuration } from "../log/mod.ts";
+
+const PERCENTILES = [50, 90, 99, 99.9] as const;
+
+/**
+ * The report as one JSON-ready object; rates and latencies carry their
+ * unit in the key (`_per_s`, `_us`).
+ *
+ * @param report What the load measured.
+ * @returns A plain object for `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * import { reportToJson } from "./report.ts";
+ * import { runLoad } from "./load_generator.ts";
+ * const report = await runLoad({ endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 }, count: 100 });
+ * JSON.stringify(reportToJson(report));
+ * ```
+ */
+export function reportToJson(report: LoadReport): Record<string, unknown> {
+  const { latency } = report;
+  return {
+    mode: report.mode,
+    connections: report.connections,
+    size_bytes: report.size,
+    duration_s: round(report.seconds, 3),
+    completed: report.completed,
+    per_s: round(report.perSecond, 1),
+    bytes_verified: report.bytesVerified,
+    mb_per_s: round(report.megabytesPerSecond, 3),
+    latency_us: latency.count === 0 ? null : {
+      min: round(latency.min, 1),
+      mean: round(latency.mean, 1),
+      p50: round(latency.percentile(50), 1),
+      p90: round(latency.percentile(90), 1),
+      p99: round(latency.percentile(99), 1),
+      p999: round(latency.percentile(99.9), 1),
+      max: round(latency.max, 1),
+    },
+    errors: report.errors,
+    mismatches: report.mismatches,
+    error_samples: report.errorSamples,
+  };
+}
+
+/**
+ * The report as an aligned table with units.
+ *
+ * @param report What the load measured.
+ * @returns Lines of text ending in a newline.
+ *
+ * @example
+ * ```ts
+ * import { formatReport } from "./report.ts";
+ * import { runLoad } from "./load_generator.ts";
+ * formatReport(await runLoad({ endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 }, count: 100 }));
+ * ```
+ */
+export function formatReport(report: LoadReport): string {
+  const unit = report.mode === "connect" ? "connections" : "round trips";
+  const rows: [string, string][] = [
+    [
+      "mode",
+      `${report.mode}, ${report.connections} connections × ${report.size} B`,
+    ],
+    ["duration", formatDuration(report.seconds * 1000)],
+  ];
+  if (report.mode !== "stream") {
+    rows.push([unit, `${report.completed.toLocaleString("en-US")}`]);
+    rows.push([
+      "rate",
+      `${Math.round(report.perSecond).toLocaleString("en-US")} ${unit}/s`,
+    ]);
+  }
+  rows.push([
+    "throughput",
+    `${report.megabytesPerSecond.toFixed(1)} MB/s verified echo`,
+  ]);
+  if (report.latency.count > 0) {
+    for (const p of PERCENTILES) {
+      rows.push([
+        `latency p${p}`,
+        formatDuration(report.latency.percentile(p) / 1000),
+      ]);
+    }
+    rows.push(["latency max", formatDuration(report.latency.max / 1000)]);
+  }
+  rows.push(["errors", `${report.errors}`]);
+  rows.push(["mismatches", `${report.mismatches}`]);
+  for (const sample of report.errorSamples) rows.push(["first errors", sample]);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`)
+    .join("");
+}
+
+/**
+ * One live progress line: elapsed time, rate over the last interval, p99
+ * so far, errors.
+ *
+ * @param progress Counters now.
+ * @param previousCompleted `progress.completed` at the last update.
+ * @param previousBytes `progress.bytesVerified` at the last update.
+ * @param intervalMs Time since the last update.
+ * @param elapsedMs Time since the start.
+ * @returns The line, without a newline.
+ */
+export function formatProgress(
+  progress: LoadProgress,
+  previousCompleted: number,
+  previousBytes: number,
+  intervalMs: number,
+  elapsedMs: number,
+): string {
+  const perSecond = ((progress.completed - previousCompleted) * 1000) /
+    intervalMs;
+  const megabytes = ((progress.bytesVerified - previousBytes) * 1000) /
+    intervalMs / 1e6;
+  const p99 = progress.latency.count === 0
+    ? "-"
+    : formatDuration(progress.latency.percentile(99) / 1000);
+  return `${formatDuration(elapsedMs)}: ${
+    Math.round(perSecond).toLocaleString("en-US")
+  }/s, ${megabytes.toFixed(1)} MB/s, p99 ${p99}, errors ${progress.errors}`;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}

@@ -1,0 +1,161 @@
+/**
+ * `echo-client bench`'s command line: flags, defaults and help text.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  type Endpoint,
+  UsageError,
+} from "../net/mod.ts";
+import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
+import { positiveDuration, positiveInteger } from "./flag_values.ts";
+import type { LoadMode } from "../bench/mod.ts";
+import { parseSize } from "../log/mod.ts";
+
+/** `echo-client bench`'s help text. */
+export const BENCH_HELP =
+  `echo-client bench: load an echo server and measure it, verifying every byte
+
+Usage: echo-client bench [options]
+
+Options:
+  --host HOST            Server address (default: ${DEFAULT_HOST})
+  --port PORT            Server port, 1-65535 (default: ${DEFAULT_PORT});
+                         --host takes HOST:PORT too, e.g. [::1]:7007
+  --unix PATH            Connect to a Unix domain socket instead
+  --mode MODE            ping-pong, stream or connect (default: ping-pong)
+  --connections N        Concurrent connections (default: 1)
+  --size SIZE            Message size; stream: write size (default: 64)
+  --duration DURATION    How long to run (default: 5s, or until --count)
+  --count N              Stop after N round trips / messages / connections
+  --rate N               ping-pong: N round trips per second in total; latency
+                         counts from when each was due (default: flat out)
+  --json                 One JSON object on stdout instead of a table
+  --quiet                No live progress on stderr
+  -h, --help             Show this help
+
+Latency is per round trip (connect mode: connect + echo + close).
+Exit codes: 0 clean run, 1 any mismatch or connection error, 2 usage.
+`;
+
+/** The settings `echo-client bench` runs with. */
+export interface BenchArgs {
+  /** Where to listen or connect: host and port, or a Unix socket. */
+  endpoint: Endpoint;
+  /** Load shape. */
+  mode: LoadMode;
+  /** Concurrent connections. */
+  connections: number;
+  /** Message size in bytes. */
+  size: number;
+  /** Run time in ms, if given. */
+  duration?: number;
+  /** Round trips / messages / connections, if given. */
+  count?: number;
+  /** Round trips per second in total, if given. */
+  rate?: number;
+  /** JSON output. */
+  json: boolean;
+  /** No live progress. */
+  quiet: boolean;
+}
+
+/** What the bench command line asks for. */
+export type BenchCommand = { kind: "help" } | {
+  kind: "bench";
+  args: BenchArgs;
+};
+
+/**
+ * Parses the arguments after `echo-client bench`.
+ *
+ * @param args The arguments after `bench`.
+ * @returns Help, or the validated settings.
+ * @throws {UsageError} Naming the flag and value that are wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseBenchArgs } from "./bench_flags.ts";
+ * parseBenchArgs(["--connections", "50", "--duration", "3s"]);
+ * ```
+ */
+export function parseBenchArgs(args: string[]): BenchCommand {
+  const { values, positionals } = parseFlags(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    unix: { type: "string" },
+    mode: { type: "string" },
+    connections: { type: "string" },
+    size: { type: "string" },
+    duration: { type: "string" },
+    count: { type: "string" },
+    rate: { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return { kind: "help" };
+  if (positionals.length > 0) {
+    throw new UsageError(`Unexpected argument "${positionals[0]}": see --help`);
+  }
+  const text = (name: string) => values[name] as string | undefined;
+  const optional = <T>(name: string, parse: (text: string) => T) => {
+    const value = text(name);
+    return value === undefined
+      ? {}
+      : { [name]: parseFlagValue(name, value, parse) };
+  };
+  const mode = parseFlagValue("mode", text("mode") ?? "ping-pong", parseMode);
+  const rate = optional("rate", positiveNumber);
+  if (mode !== "ping-pong" && "rate" in rate) {
+    throw new UsageError(
+      `--rate: only applies to --mode ping-pong: see --help`,
+    );
+  }
+  return {
+    kind: "bench",
+    args: {
+      endpoint: parseEndpointFlags(values),
+      mode,
+      connections: parseFlagValue(
+        "connections",
+        text("connections") ?? "1",
+        positiveInteger,
+      ),
+      size: parseFlagValue("size", text("size") ?? "64", positiveSize),
+      ...optional("duration", positiveDuration),
+      ...optional("count", positiveInteger),
+      ...rate,
+      json: values.json === true,
+      quiet: values.quiet === true,
+    },
+  };
+}
+
+function parseMode(text: string): LoadMode {
+  if (text === "ping-pong" || text === "stream" || text === "connect") {
+    return text;
+  }
+  throw new TypeError(
+    `Invalid mode "${text}": expected ping-pong, stream or connect`,
+  );
+}
+
+function positiveNumber(text: string): number {
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(value > 0)) {
+    throw new RangeError(`Invalid rate "${text}": expected a number above 0`);
+  }
+  return value;
+}
+
+function positiveSize(text: string): number {
+  const size = parseSize(text);
+  if (size < 1 || size > 64 * 1024 * 1024) {
+    throw new RangeError(`Invalid size "${text}": expected 1 B to 64 MiB`);
+  }
+  return size;
+}

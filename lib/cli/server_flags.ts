@@ -1,0 +1,330 @@
+/**
+ * `echo-server`'s command line: flags, defaults and help text.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  type Endpoint,
+  UsageError,
+} from "../net/mod.ts";
+import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFER_SIZE,
+  DEFAULT_UDP_RATE,
+} from "../server/mod.ts";
+import { type LogFormat, parseDuration, parseSize } from "../log/mod.ts";
+
+/** `echo-server`'s help text, printed by `--help`. */
+export const SERVER_HELP =
+  `echo-server: a TCP and UDP echo server (every byte received is sent back)
+
+Usage: echo-server [options]
+
+Options:
+  --host HOST              Address to listen on; 0.0.0.0 or :: exposes it
+                           to the network (default: ${DEFAULT_HOST})
+  --port PORT              Port, 0-65535; 0 picks a free one (default: ${DEFAULT_PORT}).
+                           --host takes HOST:PORT too, e.g. [::1]:7007
+  --unix PATH              Listen on a Unix domain socket instead; a stale
+                           socket file there is replaced, any other file is not
+  --idle-timeout DURATION  Close connections silent this long (default: off)
+  --max-connections N      Refuse connections beyond N (default: unlimited)
+  --drain-timeout DURATION On SIGINT/SIGTERM, let open connections finish
+                           this long, then close them (default: 5s)
+  --max-buffer SIZE        Largest per-connection buffer; buffers start at
+                           256 B and grow while reads fill them (default: 256KiB)
+  --udp                    Also serve UDP echo (RFC 862) on the same port
+  --no-tcp                 With --udp: UDP only
+  --udp-rate N             UDP datagrams per second answered per source
+                           address, 0 = no limit (default: ${DEFAULT_UDP_RATE})
+  --tls                    Serve TLS with a generated self-signed certificate
+                           (ECDSA P-256, valid 24 h, for the listening host);
+                           its SHA-256 fingerprint is printed on stdout
+  --tls-cert-out FILE      With --tls: write the certificate (PEM) here, for
+                           echo-client --ca FILE
+  --tls-cert FILE          Serve TLS with this certificate chain (PEM) ...
+  --tls-key FILE           ... and this private key (PEM)
+  --alpn LIST              With TLS: protocols to offer, e.g. h2,http/1.1
+  --handshake-timeout DURATION  Close TLS clients that have not finished the
+                           handshake by then (default: 10s)
+  --workers N              Event loops (threads) sharing the port through
+                           SO_REUSEPORT; Linux only (default: 1)
+  --log-format text|json   Log line format on stderr (default: text)
+  --quiet                  No per-connection log lines
+  --verbose                Stack traces on unexpected errors
+  -h, --help               Show this help
+  -V, --version            Show the version
+
+Durations take a unit: 500ms, 0.05s, 5s, 2m. Sizes: 512, 64KiB, 1MiB.
+The first line on stdout is "listening on HOST:PORT" with the bound port
+("listening on tls HOST:PORT" for TLS, "listening on udp HOST:PORT" for UDP;
+with --udp a second line gives the UDP socket).
+File flags (--tls-cert, --tls-key, --tls-cert-out, --unix) need read/write
+permission for those files under deno run.
+Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use, 5 permission
+denied, 8 other network error, 130/143 second signal.
+`;
+
+/** Everything `echo-server` needs to run, after parsing. */
+export interface ServerArgs {
+  /** Where to listen or connect: host and port, or a Unix socket. */
+  endpoint: Endpoint;
+  /** Close connections idle this long, in ms; 0 = never. */
+  idleTimeout: number;
+  /** Maximum concurrent connections. */
+  maxConnections: number;
+  /** Graceful shutdown deadline, in ms. */
+  drainTimeout: number;
+  /** Largest per-connection buffer, in bytes. */
+  maxBufferSize: number;
+  /** Event loops sharing the port (threads with `reusePort`). */
+  workers: number;
+  /** Serve the stream protocol (TCP, or a Unix socket). */
+  tcp: boolean;
+  /** Where the TLS certificate comes from; undefined for plain TCP. */
+  tls: TlsSource | undefined;
+  /** ALPN protocols to offer over TLS. */
+  alpn: string[] | undefined;
+  /** Longest wait for a client's TLS handshake, in ms; 0 = no limit. */
+  handshakeTimeout: number;
+  /** Serve UDP echo on the same port number. */
+  udp: boolean;
+  /** UDP datagrams per second echoed per source address. */
+  udpRate: number;
+  /** Log line format. */
+  logFormat: LogFormat;
+  /** Suppress per-connection log lines. */
+  quiet: boolean;
+  /** Print stack traces for unexpected errors. */
+  verbose: boolean;
+}
+
+/** Where the server's TLS certificate comes from. */
+export type TlsSource =
+  | { kind: "files"; certFile: string; keyFile: string }
+  | { kind: "generate"; certOut: string | undefined };
+
+/** How long a client may take over its TLS handshake, by default. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** What the command line asks for. */
+export type ServerCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "serve"; args: ServerArgs };
+
+/**
+ * Parses `echo-server`'s arguments.
+ *
+ * @param args The arguments after the program name.
+ * @returns Help, version, or the validated settings to serve with.
+ * @throws {UsageError} Naming the flag and value that are wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseServerArgs } from "./server_flags.ts";
+ * parseServerArgs(["--port", "0"]); // { kind: "serve", args: { port: 0, … } }
+ * ```
+ */
+export function parseServerArgs(args: string[]): ServerCommand {
+  const { values, positionals } = parseFlags(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    unix: { type: "string" },
+    "idle-timeout": { type: "string" },
+    "max-connections": { type: "string" },
+    "drain-timeout": { type: "string" },
+    "max-buffer": { type: "string" },
+    "log-format": { type: "string" },
+    workers: { type: "string" },
+    udp: { type: "boolean" },
+    tls: { type: "boolean" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-cert-out": { type: "string" },
+    alpn: { type: "string" },
+    "handshake-timeout": { type: "string" },
+    "no-tcp": { type: "boolean" },
+    "udp-rate": { type: "string" },
+    quiet: { type: "boolean" },
+    verbose: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
+  });
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument "${positionals[0]}": see --help`,
+    );
+  }
+  const text = (name: string) => values[name] as string | undefined;
+  const workers = parseFlagValue(
+    "workers",
+    text("workers") ?? "1",
+    parseWorkers,
+  );
+  if (workers > 1 && values.unix !== undefined) {
+    throw new UsageError(
+      "--workers: more than 1 needs a TCP port, not --unix: see --help",
+    );
+  }
+  const udp = values.udp === true;
+  if (values["no-tcp"] === true && !udp) {
+    throw new UsageError("--no-tcp: only with --udp: see --help");
+  }
+  if (udp && values.unix !== undefined) {
+    throw new UsageError(
+      "--udp: needs a host and port, not --unix: see --help",
+    );
+  }
+  const tls = parseTlsFlags(values);
+  if (tls !== undefined && values.unix !== undefined) {
+    throw new UsageError(
+      "--tls: needs a host and port, not --unix: see --help",
+    );
+  }
+  if (values.alpn !== undefined && tls === undefined) {
+    throw new UsageError("--alpn: only with --tls or --tls-cert: see --help");
+  }
+  return {
+    kind: "serve",
+    args: {
+      endpoint: parseEndpointFlags(values, { allowZero: true }),
+      idleTimeout: parseFlagValue(
+        "idle-timeout",
+        text("idle-timeout") ?? "0s",
+        parseDuration,
+      ),
+      maxConnections: parseFlagValue(
+        "max-connections",
+        text("max-connections") ?? "Infinity",
+        parseConnectionLimit,
+      ),
+      drainTimeout: parseFlagValue(
+        "drain-timeout",
+        text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
+        parseDuration,
+      ),
+      maxBufferSize: parseFlagValue(
+        "max-buffer",
+        text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
+        parseMaxBuffer,
+      ),
+      workers,
+      tcp: values["no-tcp"] !== true,
+      tls,
+      alpn: text("alpn") === undefined
+        ? undefined
+        : parseFlagValue("alpn", text("alpn") ?? "", parseAlpnList),
+      handshakeTimeout: parseFlagValue(
+        "handshake-timeout",
+        text("handshake-timeout") ?? `${DEFAULT_HANDSHAKE_TIMEOUT_MS}ms`,
+        parseDuration,
+      ),
+      udp,
+      udpRate: parseFlagValue(
+        "udp-rate",
+        text("udp-rate") ?? String(DEFAULT_UDP_RATE),
+        parseUdpRate,
+      ),
+      logFormat: parseFlagValue(
+        "log-format",
+        text("log-format") ?? "text",
+        parseLogFormat,
+      ),
+      quiet: values.quiet === true,
+      verbose: values.verbose === true,
+    },
+  };
+}
+
+function parseConnectionLimit(text: string): number {
+  if (text === "Infinity") return Infinity;
+  const limit = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(limit >= 1 && Number.isSafeInteger(limit))) {
+    throw new RangeError(
+      `Invalid connection limit "${text}": expected a whole number of at least 1`,
+    );
+  }
+  return limit;
+}
+
+function parseMaxBuffer(text: string): number {
+  const size = parseSize(text);
+  if (size < 1 || size > 16 * 1024 * 1024) {
+    throw new RangeError(
+      `Invalid buffer size "${text}": expected 1 B to 16 MiB`,
+    );
+  }
+  return size;
+}
+
+function parseWorkers(text: string): number {
+  const workers = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(workers >= 1 && workers <= 256)) {
+    throw new RangeError(`Invalid worker count "${text}": expected 1 to 256`);
+  }
+  if (workers > 1 && Deno.build.os !== "linux") {
+    throw new RangeError(
+      `Invalid worker count "${text}": more than 1 needs Linux (SO_REUSEPORT load balancing)`,
+    );
+  }
+  return workers;
+}
+
+function parseTlsFlags(
+  values: Record<string, string | boolean | undefined>,
+): TlsSource | undefined {
+  const certFile = values["tls-cert"] as string | undefined;
+  const keyFile = values["tls-key"] as string | undefined;
+  const certOut = values["tls-cert-out"] as string | undefined;
+  if (certFile !== undefined || keyFile !== undefined) {
+    if (certFile === undefined || keyFile === undefined) {
+      throw new UsageError(
+        "--tls-cert and --tls-key: give both (PEM files): see --help",
+      );
+    }
+    if (certOut !== undefined) {
+      throw new UsageError(
+        "--tls-cert-out: only with --tls (a generated certificate): see --help",
+      );
+    }
+    return { kind: "files", certFile, keyFile };
+  }
+  if (values.tls === true) return { kind: "generate", certOut };
+  if (certOut !== undefined) {
+    throw new UsageError("--tls-cert-out: only with --tls: see --help");
+  }
+  return undefined;
+}
+
+function parseAlpnList(text: string): string[] {
+  const protocols = text.split(",").map((protocol) => protocol.trim());
+  if (protocols.some((protocol) => protocol === "" || protocol.length > 255)) {
+    throw new TypeError(
+      `Invalid ALPN list "${text}": expected names separated by commas, e.g. h2,http/1.1`,
+    );
+  }
+  return protocols;
+}
+
+function parseUdpRate(text: string): number {
+  if (text === "0") return Infinity;
+  const rate = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(rate >= 1 && Number.isSafeInteger(rate))) {
+    throw new RangeError(
+      `Invalid rate "${text}": expected datagrams per second, a whole number (0 = no limit)`,
+    );
+  }
+  return rate;
+}
+
+function parseLogFormat(text: string): LogFormat {
+  if (text === "text" || text === "json") return text;
+  throw new TypeError(`Invalid log format "${text}": expected text or json`);
+}

@@ -1,0 +1,100 @@
+/**
+ * Structured logging to stderr, as `key=value` text or one JSON object per
+ * line. Data goes to stdout; logs never do.
+ *
+ * @module
+ */
+
+import { writeStderr } from "./stdio.ts";
+
+/** The log line formats selectable with `--log-format`. */
+export type LogFormat = "text" | "json";
+
+/** A log event's fields. Numbers carry their unit in the field name. */
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+/** Options for {@linkcode Logger}. */
+export interface LoggerOptions {
+  /**
+   * `text`: `2026-01-02T03:04:05.678Z close peer=… reason=eof`;
+   * `json`: `{"time":"…","event":"close","peer":"…",…}`.
+   * @default {"text"}
+   */
+  format?: LogFormat;
+  /**
+   * Where finished lines go (each ends with a newline).
+   * @default {writes to stderr}
+   */
+  write?: (line: string) => void;
+  /**
+   * Drops per-connection events (`open`, `close`, `refused`); warnings,
+   * errors and lifecycle events still appear.
+   * @default {false}
+   */
+  quiet?: boolean;
+  /**
+   * Fields added to every event, e.g. `{ worker: 2 }`.
+   * @default {none}
+   */
+  context?: LogFields;
+}
+
+const PER_CONNECTION_EVENTS = new Set(["open", "close", "refused"]);
+
+/**
+ * Writes one line per event.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./logger.ts";
+ * const log = new Logger({ format: "json" });
+ * log.event("close", { peer: "127.0.0.1:5000", reason: "eof" });
+ * ```
+ */
+export class Logger {
+  readonly #format: LogFormat;
+  readonly #write: (line: string) => void;
+  readonly #quiet: boolean;
+  readonly #context: LogFields;
+
+  /** @param options Format, destination and verbosity. */
+  constructor(options: LoggerOptions = {}) {
+    this.#format = options.format ?? "text";
+    this.#write = options.write ?? writeStderr;
+    this.#quiet = options.quiet ?? false;
+    this.#context = options.context ?? {};
+  }
+
+  /**
+   * Whether per-connection events (`open`, `close`, `refused`) are logged,
+   * so callers can skip building their fields on a hot path when not.
+   */
+  get logsConnections(): boolean {
+    return !this.#quiet;
+  }
+
+  /**
+   * Logs `event` with `fields`; `undefined` fields are left out.
+   *
+   * @param event A short lowercase name: `listening`, `open`, `close`, ….
+   * @param fields Details; text format quotes values containing spaces.
+   */
+  event(event: string, fields: LogFields = {}): void {
+    if (this.#quiet && PER_CONNECTION_EVENTS.has(event)) return;
+    const time = new Date().toISOString();
+    fields = { ...this.#context, ...fields };
+    if (this.#format === "json") {
+      this.#write(JSON.stringify({ time, event, ...fields }) + "\n");
+      return;
+    }
+    let line = `${time} ${event}`;
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      const text = String(value);
+      line += /[\s"=]/.test(text) || text === ""
+        ? ` ${key}=${JSON.stringify(text)}`
+        : ` ${key}=${text}`;
+    }
+    this.#write(line + "\n");
+  }
+}

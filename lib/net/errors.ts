@@ -1,0 +1,74 @@
+/**
+ * The error types callers tell apart: a bad input, an echo that differs
+ * from what was sent, a deadline, a refused TLS certificate. The command
+ * line maps each to its own exit code.
+ *
+ * @module
+ */
+
+/**
+ * Input that cannot work and that the user must change: a bad flag value,
+ * an unreadable file, a datagram larger than UDP allows. The command line
+ * prints its message and exits with its usage code (2).
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * throw new UsageError(`Unknown flag "--bogus": see --help`);
+ * ```
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * The echo did not match what was sent: different bytes, too few (the
+ * connection ended early) or too many.
+ *
+ * @example
+ * ```ts
+ * import { EchoMismatchError } from "./errors.ts";
+ * throw new EchoMismatchError("Echo differs from what was sent at byte 3");
+ * ```
+ */
+export class EchoMismatchError extends Error {
+  override name = "EchoMismatchError";
+  /** What did come back, when the caller may still want to show it. */
+  readonly received: Uint8Array;
+
+  /**
+   * @param message Where the echo went wrong.
+   * @param received What did come back.
+   */
+  constructor(message: string, received: Uint8Array = new Uint8Array()) {
+    super(message);
+    this.received = received;
+  }
+}
+
+/**
+ * Connecting, or waiting for echoed data, took longer than allowed.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "./errors.ts";
+ * throw new TimeoutError("No echo within 10.0 s");
+ * ```
+ */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/**
+ * The server's TLS certificate was refused; the message says why (unknown
+ * issuer, name mismatch, expired).
+ *
+ * @example
+ * ```ts
+ * import { TlsVerificationError } from "./errors.ts";
+ * throw new TlsVerificationError("TLS verification failed: unknown issuer");
+ * ```
+ */
+export class TlsVerificationError extends Error {
+  override name = "TlsVerificationError";
+}

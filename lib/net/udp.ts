@@ -1,0 +1,11 @@
+/**
+ * Limits of UDP that the server, the client and the command line share.
+ *
+ * @module
+ */
+
+/**
+ * The largest UDP payload: 65,535 bytes of IP payload less the 8-byte UDP
+ * header (IPv6; over IPv4 the 20-byte IP header leaves 65,507).
+ */
+export const MAX_UDP_PAYLOAD = 65_527;

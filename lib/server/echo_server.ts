@@ -1,0 +1,231 @@
+/**
+ * The echo server: accepts connections, runs {@linkcode echoConnection} on
+ * each, enforces the connection limit, survives accept failures, and drains
+ * on shutdown.
+ *
+ * @module
+ */
+
+import { delay, formatAddress, IdleTimer } from "../net/mod.ts";
+import {
+  echoConnection,
+  type EchoConnectionOptions,
+  type EchoResult,
+} from "./echo_connection.ts";
+import { Logger } from "../log/mod.ts";
+
+/** How long open connections may finish after shutdown begins, by default. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+
+// Accept failures (EMFILE when out of file descriptors, ENOBUFS, …) retry
+// after a pause that doubles up to a ceiling: the pending connection stays
+// queued, so retrying at once would spin on the same error.
+const ACCEPT_BACKOFF_MIN_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1_000;
+
+/** Options for {@linkcode serveEcho}. */
+export interface ServeEchoOptions
+  extends Pick<EchoConnectionOptions, "maxBufferSize" | "idleTimeout"> {
+  /** Aborting it stops accepting and starts the drain. */
+  signal?: AbortSignal;
+  /**
+   * After shutdown begins, open connections may finish for this many ms;
+   * then they are closed with reason `shutdown`.
+   * @default {5000}
+   */
+  drainTimeout?: number;
+  /**
+   * For a TLS listener: close a client that has not completed the handshake
+   * within this many ms, so a silent or non-TLS peer cannot hold a slot;
+   * `0` never does. Ignored for plain connections.
+   * @default {0}
+   */
+  handshakeTimeout?: number;
+  /**
+   * Connections beyond this many are closed at once and logged.
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * Where connection and lifecycle events go.
+   * @default {a text logger on stderr}
+   */
+  logger?: Logger;
+}
+
+/** Totals over the server's lifetime. */
+export interface ServeSummary {
+  /** Connections accepted and echoed (refused ones excluded). */
+  connections: number;
+  /** Connections closed at once because of `maxConnections`. */
+  refused: number;
+  /** Bytes echoed over all connections. */
+  bytesEchoed: number;
+}
+
+/**
+ * Serves echo on `listener` until `options.signal` aborts (or the listener
+ * is closed), then drains open connections and resolves with totals.
+ *
+ * Never rejects for a connection's error or an accept failure: those are
+ * logged, and the server keeps serving.
+ *
+ * @param listener A TCP listener; closed by this function when it stops.
+ * @param options Limits, timeouts, logger and shutdown signal.
+ * @returns Totals once every connection has ended.
+ *
+ * @example
+ * ```ts
+ * import { serveEcho } from "./echo_server.ts";
+ * const stop = new AbortController();
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const done = serveEcho(listener, { signal: stop.signal });
+ * stop.abort();
+ * await done;
+ * ```
+ */
+export async function serveEcho(
+  listener: Deno.Listener,
+  options: ServeEchoOptions = {},
+): Promise<ServeSummary> {
+  const {
+    signal,
+    drainTimeout = DEFAULT_DRAIN_TIMEOUT_MS,
+    maxConnections = Infinity,
+    handshakeTimeout = 0,
+    logger = new Logger(),
+  } = options;
+  const summary: ServeSummary = { connections: 0, refused: 0, bytesEchoed: 0 };
+  const drainDeadline = new AbortController();
+  const connectionOptions: EchoConnectionOptions = {
+    signal: drainDeadline.signal,
+    ...(options.maxBufferSize !== undefined &&
+      { maxBufferSize: options.maxBufferSize }),
+    ...(options.idleTimeout !== undefined && {
+      idleTimeout: options.idleTimeout,
+    }),
+  };
+
+  // Connections still being echoed; the drain waits for this to reach 0.
+  // A counter and one `.then` per connection rather than a set of tracked
+  // promises and a wrapping async call: each idle connection then keeps
+  // only its own suspended echo loop alive (see bench/README.md).
+  let open = 0;
+  const allClosed = Promise.withResolvers<void>();
+  const closed = (conn: Deno.Conn, result: EchoResult) => {
+    conn[Symbol.dispose]();
+    summary.bytesEchoed += result.bytesEchoed;
+    if (--open === 0 && stopped) allClosed.resolve();
+  };
+  const echo = (conn: Deno.Conn): Promise<EchoResult> =>
+    handshakeTimeout > 0 && isTls(conn)
+      ? handshakeThenEcho(conn, handshakeTimeout, connectionOptions)
+      : echoConnection(conn, connectionOptions);
+  const serve = (conn: Deno.Conn, id: number) => {
+    open++;
+    if (!logger.logsConnections) {
+      echo(conn).then((result) => closed(conn, result));
+      return;
+    }
+    const peer = formatAddress(conn.remoteAddr);
+    const openedAt = performance.now();
+    logger.event("open", { conn: id, peer, active: open });
+    echo(conn).then((result) => {
+      closed(conn, result);
+      logger.event("close", {
+        conn: id,
+        peer,
+        reason: result.reason,
+        bytes_echoed: result.bytesEchoed,
+        duration_ms: Math.round(performance.now() - openedAt),
+        error: result.error === undefined ? undefined : describe(result.error),
+      });
+    });
+  };
+  let stopped = false;
+
+  const stopAccepting = () => {
+    try {
+      listener.close();
+    } catch {
+      // Already closed by the caller: accepting has stopped either way.
+    }
+  };
+  signal?.addEventListener("abort", stopAccepting, { once: true });
+  if (signal?.aborted) stopAccepting();
+
+  let backoffMs = ACCEPT_BACKOFF_MIN_MS;
+  while (true) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+      backoffMs = ACCEPT_BACKOFF_MIN_MS;
+    } catch (error) {
+      if (signal?.aborted || error instanceof Deno.errors.BadResource) break;
+      logger.event("accept-error", {
+        error: describe(error),
+        retry_ms: backoffMs,
+      });
+      await delay(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, ACCEPT_BACKOFF_MAX_MS);
+      continue;
+    }
+    if (open >= maxConnections) {
+      summary.refused++;
+      logger.event("refused", {
+        peer: formatAddress(conn.remoteAddr),
+        reason: "max-connections",
+        limit: maxConnections,
+      });
+      conn.close();
+      continue;
+    }
+    serve(conn, ++summary.connections);
+  }
+  signal?.removeEventListener("abort", stopAccepting);
+
+  stopped = true;
+  if (open > 0) {
+    logger.event("draining", { connections: open, timeout_ms: drainTimeout });
+    const deadline = setTimeout(() => drainDeadline.abort(), drainTimeout);
+    await allClosed.promise;
+    clearTimeout(deadline);
+  }
+  return summary;
+}
+
+function isTls(conn: Deno.Conn): conn is Deno.TlsConn {
+  return "handshake" in conn;
+}
+
+/**
+ * Completes the TLS handshake within `timeoutMs` (closing the connection
+ * otherwise), then echoes. Without the deadline a client that connects and
+ * sends nothing, or sends something that is not TLS, would hold its slot
+ * until it went away.
+ */
+async function handshakeThenEcho(
+  conn: Deno.TlsConn,
+  timeoutMs: number,
+  options: EchoConnectionOptions,
+): Promise<EchoResult> {
+  {
+    using deadline = new IdleTimer(timeoutMs, () => conn.close());
+    try {
+      await conn.handshake();
+    } catch (error) {
+      return {
+        bytesEchoed: 0,
+        reason: "tls-handshake",
+        error: deadline.expired
+          ? new Error(`Handshake not finished within ${timeoutMs} ms`)
+          : error,
+      };
+    }
+  }
+  return await echoConnection(conn, options);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

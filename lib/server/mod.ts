@@ -1,0 +1,12 @@
+/**
+ * The echo server: the per-connection echo loop, the accept loop with its
+ * limits and drain, UDP echo, and `--workers` threads. It takes options
+ * objects it defines; it knows nothing about flags or exit codes.
+ *
+ * @module
+ */
+
+export * from "./echo_connection.ts";
+export * from "./echo_server.ts";
+export * from "./udp_echo_server.ts";
+export * from "./worker_pool.ts";

@@ -1,0 +1,147 @@
+/**
+ * UDP echo (RFC 862): every datagram is answered with one datagram carrying
+ * the same bytes, to the address it came from.
+ *
+ * An open UDP echo service can be abused for reflection: a forged source
+ * address makes the server send to a victim. Each source address therefore
+ * gets a budget of datagrams per second; beyond it, datagrams are dropped
+ * and counted.
+ *
+ * @module
+ */
+
+import { SourceRateLimiter } from "./_source_rate_limiter.ts";
+import { formatAddress, MAX_UDP_PAYLOAD } from "../net/mod.ts";
+import { Logger } from "../log/mod.ts";
+
+/** Datagrams per second one source address may have echoed, by default. */
+export const DEFAULT_UDP_RATE = 1_000;
+
+/** Options for {@linkcode serveUdpEcho}. */
+export interface ServeUdpEchoOptions {
+  /** Aborting it closes the socket and ends the service. */
+  signal?: AbortSignal;
+  /**
+   * Datagrams per second echoed for one source address (IP, any port);
+   * the rest are dropped. `Infinity` disables the limit.
+   * @default {1000}
+   */
+  rate?: number;
+  /**
+   * Datagrams longer than this are dropped, counted and logged instead of
+   * echoed. The receive buffer is one byte larger, so a longer datagram is
+   * seen (truncated to that buffer) rather than silently cut to size.
+   * @default {65527}
+   */
+  maxDatagramSize?: number;
+  /**
+   * Where dropped datagrams are logged.
+   * @default {a text logger on stderr}
+   */
+  logger?: Logger;
+}
+
+/** Totals over the service's lifetime. */
+export interface UdpSummary {
+  /** Datagrams echoed. */
+  datagrams: number;
+  /** Bytes echoed. */
+  bytesEchoed: number;
+  /** Datagrams dropped because they did not fit the receive buffer. */
+  oversized: number;
+  /** Datagrams dropped by the per-source rate limit. */
+  rateLimited: number;
+}
+
+/**
+ * Echoes datagrams on `socket` until `options.signal` aborts (or the socket
+ * is closed), then resolves with totals. A failed send (an unreachable
+ * peer) drops that datagram only.
+ *
+ * @param socket A UDP socket from `Deno.listenDatagram`; closed on return.
+ * @param options Rate limit, size limit, logger and shutdown signal.
+ * @returns Totals once the socket is closed.
+ *
+ * @example
+ * ```ts
+ * import { serveUdpEcho } from "./udp_echo_server.ts";
+ * const stop = new AbortController();
+ * const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * const done = serveUdpEcho(socket, { signal: stop.signal });
+ * stop.abort();
+ * await done;
+ * ```
+ */
+export async function serveUdpEcho(
+  socket: Deno.DatagramConn,
+  options: ServeUdpEchoOptions = {},
+): Promise<UdpSummary> {
+  const {
+    signal,
+    rate = DEFAULT_UDP_RATE,
+    maxDatagramSize = MAX_UDP_PAYLOAD,
+    logger = new Logger(),
+  } = options;
+  const summary: UdpSummary = {
+    datagrams: 0,
+    bytesEchoed: 0,
+    oversized: 0,
+    rateLimited: 0,
+  };
+  const limiter = new SourceRateLimiter(rate);
+  const buffer = new Uint8Array(maxDatagramSize + 1);
+  const close = () => socket.close();
+  signal?.addEventListener("abort", close, { once: true });
+  try {
+    if (signal?.aborted) return summary;
+    while (true) {
+      let data: Uint8Array;
+      let peer: Deno.Addr;
+      try {
+        [data, peer] = await socket.receive(buffer);
+      } catch (error) {
+        if (signal?.aborted || error instanceof Deno.errors.BadResource) {
+          return summary;
+        }
+        throw error;
+      }
+      const source = (peer as Deno.NetAddr).hostname;
+      if (data.length > maxDatagramSize) {
+        summary.oversized++;
+        logger.event("udp-oversized", {
+          peer: formatAddress(peer),
+          max_bytes: maxDatagramSize,
+        });
+        continue;
+      }
+      if (!limiter.allow(source)) {
+        summary.rateLimited++;
+        if (limiter.firstDropThisSecond(source)) {
+          logger.event("udp-rate-limited", {
+            source: formatAddress(peer).replace(/:\d+$/, ""),
+            limit_per_s: rate,
+          });
+        }
+        continue;
+      }
+      try {
+        await socket.send(data, peer);
+        summary.datagrams++;
+        summary.bytesEchoed += data.length;
+      } catch (error) {
+        if (signal?.aborted) return summary;
+        logger.event("udp-send-error", {
+          peer: formatAddress(peer),
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  } finally {
+    signal?.removeEventListener("abort", close);
+    try {
+      socket.close();
+    } catch {
+      // Closed by the abort already.
+    }
+  }
+}

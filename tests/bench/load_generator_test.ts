@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { runLoad } from "../../lib/bench/mod.ts";
+import {
+  loopback,
+  startCorruptingServer,
+  startEchoServer,
+} from "../_helpers.ts";
+
+async function withEchoServer(
+  run: (port: number) => Promise<void>,
+): Promise<void> {
+  await using server = startEchoServer();
+  await run(server.port);
+}
+
+Deno.test("ping-pong load completes exactly --count verified round trips", async () => {
+  await withEchoServer(async (port) => {
+    const report = await runLoad({
+      endpoint: loopback(port),
+      connections: 10,
+      size: 100,
+      count: 2_000,
+    });
+    assert.equal(report.completed, 2_000);
+    assert.equal(report.bytesVerified, 200_000);
+    assert.equal(report.latency.count, 2_000);
+    assert.equal(report.errors, 0);
+    assert.equal(report.mismatches, 0);
+    assert.ok(report.latency.percentile(50) > 0);
+  });
+});
+
+Deno.test("connect load opens, echoes and closes --count connections", async () => {
+  await withEchoServer(async (port) => {
+    const report = await runLoad({
+      endpoint: loopback(port),
+      mode: "connect",
+      connections: 4,
+      count: 300,
+    });
+    assert.equal(report.completed, 300);
+    assert.equal(report.errors + report.mismatches, 0);
+  });
+});
+
+Deno.test("stream load verifies every byte of --count messages per run", async () => {
+  await withEchoServer(async (port) => {
+    const report = await runLoad({
+      endpoint: loopback(port),
+      mode: "stream",
+      connections: 2,
+      size: 65_536,
+      count: 200,
+    });
+    assert.equal(report.bytesVerified, 200 * 65_536);
+    assert.equal(report.errors + report.mismatches, 0);
+  });
+});
+
+Deno.test("a duration-bounded load stops by itself and counts no errors for the stop", async () => {
+  await withEchoServer(async (port) => {
+    const report = await runLoad({
+      endpoint: loopback(port),
+      mode: "stream",
+      connections: 2,
+      duration: 300,
+    });
+    assert.ok(
+      report.seconds >= 0.25 && report.seconds < 5,
+      `ran ${report.seconds} s`,
+    );
+    assert.ok(report.bytesVerified > 0);
+    assert.equal(report.errors + report.mismatches, 0);
+  });
+});
+
+Deno.test("a fixed rate paces the round trips", async () => {
+  await withEchoServer(async (port) => {
+    const report = await runLoad({
+      endpoint: loopback(port),
+      connections: 4,
+      rate: 200,
+      count: 100,
+    });
+    // 100 round trips at 200/s take about half a second, not a few ms.
+    assert.ok(report.seconds > 0.4, `took ${report.seconds} s`);
+    assert.equal(report.completed, 100);
+  });
+});
+
+Deno.test("load against a corrupting server reports mismatches", async () => {
+  await using server = startCorruptingServer(10);
+  const report = await runLoad({
+    endpoint: loopback(server.port),
+    connections: 1,
+    size: 64,
+    count: 5,
+  });
+  assert.equal(report.mismatches, 1);
+  assert.match(
+    report.errorSamples[0] ?? "",
+    /^Echo differs at byte 10 of a 64-byte message$/,
+  );
+});
+
+Deno.test("load against a closed port counts connection errors, one per connection", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const report = await runLoad({
+    endpoint: loopback(port),
+    connections: 3,
+    count: 10,
+  });
+  assert.equal(report.errors, 3);
+  assert.equal(report.completed, 0);
+});

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../lib/net/mod.ts";
+import { parseServerArgs, type ServerArgs } from "../../lib/cli/mod.ts";
+
+function serveArgs(args: string[]): ServerArgs {
+  const command = parseServerArgs(args);
+  assert.equal(command.kind, "serve");
+  return command.kind === "serve" ? command.args : assert.fail();
+}
+
+Deno.test("server defaults are loopback, port 7007, 5 s drain, no idle timeout, no limit", () => {
+  const args = serveArgs([]);
+  assert.deepEqual(args.endpoint, {
+    transport: "tcp",
+    hostname: "127.0.0.1",
+    port: 7007,
+  });
+  assert.equal(args.drainTimeout, 5_000);
+  assert.equal(args.idleTimeout, 0);
+  assert.equal(args.maxConnections, Infinity);
+  assert.equal(args.maxBufferSize, 262_144);
+  assert.equal(args.logFormat, "text");
+});
+
+Deno.test("server flags are parsed with their units", () => {
+  const args = serveArgs([
+    "--host=[::1]",
+    "--port=0",
+    "--idle-timeout=500ms",
+    "--max-connections=3",
+    "--drain-timeout=2m",
+    "--max-buffer=16KiB",
+    "--log-format=json",
+    "--quiet",
+  ]);
+  assert.deepEqual(args.endpoint, {
+    transport: "tcp",
+    hostname: "::1",
+    port: 0,
+  });
+  assert.equal(args.idleTimeout, 500);
+  assert.equal(args.maxConnections, 3);
+  assert.equal(args.drainTimeout, 120_000);
+  assert.equal(args.maxBufferSize, 16_384);
+  assert.equal(args.logFormat, "json");
+  assert.equal(args.quiet, true);
+});
+
+Deno.test("server refuses bad values for each flag, naming flag and value", () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--max-connections", "0"],
+      /^--max-connections: Invalid connection limit "0"/,
+    ],
+    [
+      ["--max-connections", "x"],
+      /^--max-connections: Invalid connection limit "x"/,
+    ],
+    [["--idle-timeout", "5"], /^--idle-timeout: Invalid duration "5"/],
+    [["--max-buffer", "0"], /^--max-buffer: Invalid buffer size "0"/],
+    [["--log-format", "xml"], /^--log-format: Invalid log format "xml"/],
+    [
+      ["--workers", "0"],
+      /^--workers: Invalid worker count "0": expected 1 to 256/,
+    ],
+    [["--host", ""], /^--host: Empty host/],
+    [["extra"], /^Unexpected argument "extra"/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => parseServerArgs(args),
+      (error: unknown) =>
+        error instanceof UsageError && message.test(error.message),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("server --help and --version win over other flags", () => {
+  assert.deepEqual(parseServerArgs(["--port", "1", "--help"]), {
+    kind: "help",
+  });
+  assert.deepEqual(parseServerArgs(["-V"]), { kind: "version" });
+});
