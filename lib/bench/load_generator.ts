@@ -6,6 +6,7 @@
  */
 
 import {
+  closeOnAbort,
   connectWithTimeout,
   delay,
   type Endpoint,
@@ -246,19 +247,6 @@ function open(context: LoopContext): Promise<Deno.Conn> {
   return connectWithTimeout(context.endpoint, { signal: context.stop });
 }
 
-/** Closes `conn` when `signal` aborts, ending any pending read. */
-function closeOnAbort(conn: Deno.Conn, signal: AbortSignal): Disposable {
-  const close = () => {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
-  };
-  signal.addEventListener("abort", close, { once: true });
-  return { [Symbol.dispose]: () => signal.removeEventListener("abort", close) };
-}
-
 /** Sends `message` and checks that exactly it comes back into `echo`. */
 async function roundTrip(
   conn: Deno.Conn,
@@ -284,7 +272,7 @@ async function roundTrip(
 async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
   const { size, pattern, progress, interval } = context;
   using conn = await open(context);
-  using _ = closeOnAbort(conn, context.stop);
+  using _ = closeOnAbort(context.stop, conn);
   const echo = new Uint8Array(size);
   let offset = startOffset(id);
   // With a rate, request k is due at first + k * interval; connections are
@@ -315,7 +303,7 @@ async function connectLoop(context: LoopContext, id: number): Promise<void> {
     const started = performance.now();
     {
       using conn = await open(context);
-      using _ = closeOnAbort(conn, context.stop);
+      using _ = closeOnAbort(context.stop, conn);
       await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
     }
     progress.latency.record((performance.now() - started) * 1000);
@@ -328,7 +316,7 @@ async function connectLoop(context: LoopContext, id: number): Promise<void> {
 async function streamLoop(context: LoopContext, id: number): Promise<void> {
   const { size, pattern, progress, window } = context;
   using conn = await open(context);
-  using _ = closeOnAbort(conn, context.stop);
+  using _ = closeOnAbort(context.stop, conn);
   const unverified = new UnverifiedBytes();
   let wakeWriter: (() => void) | undefined;
   let offset = startOffset(id);

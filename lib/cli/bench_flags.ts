@@ -10,6 +10,7 @@ import {
   type Endpoint,
   UsageError,
 } from "../net/mod.ts";
+import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import { positiveDuration, positiveInteger } from "./flag_values.ts";
 import type { LoadMode } from "../bench/mod.ts";
@@ -64,10 +65,7 @@ export interface BenchArgs {
 }
 
 /** What the bench command line asks for. */
-export type BenchCommand = { kind: "help" } | {
-  kind: "bench";
-  args: BenchArgs;
-};
+export type BenchCommand = ParsedCommand<"bench", BenchArgs>;
 
 /**
  * Parses the arguments after `echo-client bench`.

@@ -17,6 +17,7 @@ import {
   parseFlags,
   parseFlagValue,
 } from "./flags.ts";
+import type { ParsedCommand } from "./command.ts";
 import { DEFAULT_WINDOW } from "../client/mod.ts";
 import { parseSize } from "../log/mod.ts";
 import { positiveDuration } from "./flag_values.ts";
@@ -119,10 +120,7 @@ export function parseClientTlsFlags(
 }
 
 /** What the command line asks for. */
-export type ClientCommand =
-  | { kind: "help" }
-  | { kind: "version" }
-  | { kind: "echo"; args: ClientArgs };
+export type ClientCommand = ParsedCommand<"echo", ClientArgs>;
 
 /**
  * Parses `echo-client`'s arguments.

@@ -11,6 +11,7 @@ import {
   MAX_UDP_PAYLOAD,
   UsageError,
 } from "../net/mod.ts";
+import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import { type ClientTlsArgs, parseClientTlsFlags } from "./client_flags.ts";
 import { positiveDuration, positiveInteger } from "./flag_values.ts";
@@ -68,7 +69,7 @@ export interface PingArgs {
 }
 
 /** What the ping command line asks for. */
-export type PingCommand = { kind: "help" } | { kind: "ping"; args: PingArgs };
+export type PingCommand = ParsedCommand<"ping", PingArgs>;
 
 /**
  * Parses the arguments after `echo-client ping`.

@@ -10,6 +10,7 @@ import {
   type Endpoint,
   UsageError,
 } from "../net/mod.ts";
+import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -112,10 +113,7 @@ export type TlsSource =
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** What the command line asks for. */
-export type ServerCommand =
-  | { kind: "help" }
-  | { kind: "version" }
-  | { kind: "serve"; args: ServerArgs };
+export type ServerCommand = ParsedCommand<"serve", ServerArgs>;
 
 /**
  * Parses `echo-server`'s arguments.

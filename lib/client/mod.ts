@@ -11,3 +11,4 @@ export * from "./echo_message.ts";
 export * from "./echo_stream.ts";
 export * from "./udp_echo.ts";
 export * from "./unverified_bytes.ts";
+export * from "./run_client.ts";

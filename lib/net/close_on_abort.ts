@@ -20,8 +20,21 @@ const watched = new WeakMap<AbortSignal, Set<Closable>>();
  *
  * @param signal The signal to watch.
  * @param resource What to close; its `close()` errors are ignored.
+ * @returns A disposable that calls {@linkcode forgetOnAbort}, for `using`
+ * (hot paths that keep no object per resource call `forgetOnAbort`).
+ *
+ * @example
+ * ```ts
+ * import { closeOnAbort } from "./close_on_abort.ts";
+ * const stop = new AbortController();
+ * using conn = await Deno.connect({ hostname: "127.0.0.1", port: 7007 });
+ * using _ = closeOnAbort(stop.signal, conn);
+ * ```
  */
-export function closeOnAbort(signal: AbortSignal, resource: Closable): void {
+export function closeOnAbort(
+  signal: AbortSignal,
+  resource: Closable,
+): Disposable {
   let resources = watched.get(signal);
   if (resources === undefined) {
     const toClose = new Set<Closable>();
@@ -39,6 +52,7 @@ export function closeOnAbort(signal: AbortSignal, resource: Closable): void {
     resources = toClose;
   }
   resources.add(resource);
+  return { [Symbol.dispose]: () => forgetOnAbort(signal, resource) };
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ServeEchoOptions, ServeSummary } from "./echo_server.ts";
+import type { ServeLimits, ServeSummary } from "./echo_server.ts";
 import type { TlsSettings } from "../net/mod.ts";
 import type { LoggerOptions } from "../log/mod.ts";
 
@@ -17,14 +17,7 @@ export interface WorkerSettings {
   /** This worker's number, for its log lines (the main thread is 1). */
   worker: number;
   /** Echo and limit settings, as for {@linkcode serveEcho}. */
-  options: Pick<
-    ServeEchoOptions,
-    | "idleTimeout"
-    | "maxConnections"
-    | "drainTimeout"
-    | "maxBufferSize"
-    | "handshakeTimeout"
-  >;
+  options: ServeLimits;
   /** Log format and verbosity. */
   log: Pick<LoggerOptions, "format" | "quiet">;
   /** Serve TLS with this certificate and key. */

@@ -53,6 +53,16 @@ export interface ServeEchoOptions
   logger?: Logger;
 }
 
+/** The limits and timeouts of serving, shared by every worker. */
+export type ServeLimits = Pick<
+  ServeEchoOptions,
+  | "idleTimeout"
+  | "maxConnections"
+  | "drainTimeout"
+  | "maxBufferSize"
+  | "handshakeTimeout"
+>;
+
 /** Totals over the server's lifetime. */
 export interface ServeSummary {
   /** Connections accepted and echoed (refused ones excluded). */

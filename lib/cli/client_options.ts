@@ -1,0 +1,86 @@
+/**
+ * From `echo-client`'s parsed flags to {@linkcode runClient}'s options:
+ * the message bytes, the CA file read, stdin and stdout, the progress line
+ * and the hints on stderr.
+ *
+ * @module
+ */
+
+import type { EchoStreamProgress, RunClientOptions } from "../client/mod.ts";
+import { writeStderr } from "../log/mod.ts";
+import { formatAddress, type TlsClientOptions, writeAll } from "../net/mod.ts";
+import type { ClientArgs, ClientTlsArgs } from "./client_flags.ts";
+import { readPemFile } from "./pem_file.ts";
+import { ProgressLine } from "./progress_line.ts";
+
+/**
+ * The options `runClient` takes for `args`; disposing them stops the
+ * progress line.
+ *
+ * @param args Parsed flags.
+ * @returns Options for `runClient`, disposable.
+ * @throws {UsageError} If the `--ca` file is missing or not PEM.
+ */
+export async function clientOptions(
+  args: ClientArgs,
+): Promise<RunClientOptions & Disposable> {
+  const interactive = Deno.stdin.isTerminal();
+  const progress: EchoStreamProgress = { bytesSent: 0, bytesVerified: 0 };
+  const line = args.message.length === 0 && !interactive && !args.quiet &&
+      Deno.stderr.isTerminal()
+    ? new ProgressLine(progress)
+    : undefined;
+  return {
+    endpoint: args.endpoint,
+    udp: args.udp,
+    retries: args.retries,
+    timeout: args.timeout,
+    window: args.window,
+    progress,
+    ...(args.tls !== undefined && { tls: await clientTlsOptions(args.tls) }),
+    ...(args.message.length > 0 && {
+      message: new TextEncoder().encode(
+        args.message.join(" ") + (args.newline ? "\n" : ""),
+      ),
+    }),
+    input: Deno.stdin.readable,
+    output: (echo) => writeAll(Deno.stdout, echo),
+    onConnected: async (conn) => {
+      if (args.verbose && "handshake" in conn) {
+        const { alpnProtocol } = await (conn as Deno.TlsConn).handshake();
+        writeStderr(
+          `tls: handshake done, certificate verified, alpn=${
+            alpnProtocol ?? "none"
+          }\n`,
+        );
+      }
+      if (args.message.length === 0 && interactive && !args.quiet) {
+        writeStderr(
+          `connected to ${
+            formatAddress(args.endpoint)
+          }: type lines to echo, Ctrl-D ends\n`,
+        );
+      }
+    },
+    [Symbol.dispose]: () => line?.[Symbol.dispose](),
+  };
+}
+
+/**
+ * Reads `--tls` and its companions into the client's TLS options, reading
+ * the `--ca` file.
+ *
+ * @param tls TLS flags as typed.
+ * @returns Options for connecting with TLS.
+ * @throws {UsageError} If the `--ca` file is missing or not PEM.
+ */
+export async function clientTlsOptions(
+  tls: ClientTlsArgs,
+): Promise<TlsClientOptions> {
+  return {
+    ...(tls.caFile !== undefined &&
+      { caCerts: [await readPemFile("ca", tls.caFile)] }),
+    ...(tls.serverName !== undefined && { serverName: tls.serverName }),
+    ...(tls.alpn !== undefined && { alpnProtocols: tls.alpn }),
+  };
+}

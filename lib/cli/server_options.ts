@@ -1,0 +1,75 @@
+/**
+ * From `echo-server`'s parsed flags to {@linkcode runServer}'s options:
+ * reading the PEM files the flags name, and printing what listens.
+ *
+ * @module
+ */
+
+import { writeStdout } from "../log/mod.ts";
+import { formatAddress } from "../net/mod.ts";
+import type { Listening, RunServerOptions } from "../server/mod.ts";
+import { readPemFile } from "./pem_file.ts";
+import type { ServerArgs } from "./server_flags.ts";
+
+/**
+ * The options `runServer` takes for `args`, with the TLS files read.
+ *
+ * @param args Parsed flags.
+ * @returns Options without `signal` and `onListening`.
+ * @throws {UsageError} If a TLS file is missing or not PEM.
+ */
+export async function serverOptions(
+  args: ServerArgs,
+): Promise<RunServerOptions> {
+  const { tls } = args;
+  return {
+    endpoint: args.endpoint,
+    tcp: args.tcp,
+    udp: args.udp,
+    udpRate: args.udpRate,
+    workers: args.workers,
+    idleTimeout: args.idleTimeout,
+    maxConnections: args.maxConnections,
+    drainTimeout: args.drainTimeout,
+    maxBufferSize: args.maxBufferSize,
+    handshakeTimeout: args.handshakeTimeout,
+    log: { format: args.logFormat, quiet: args.quiet },
+    ...(tls?.kind === "files" && {
+      tls: {
+        cert: await readPemFile("tls-cert", tls.certFile),
+        key: await readPemFile("tls-key", tls.keyFile),
+      },
+    }),
+    ...(tls?.kind === "generate" && { tls: { generate: true } }),
+    ...(args.alpn !== undefined && { alpnProtocols: args.alpn }),
+  };
+}
+
+/**
+ * Prints what listens on stdout, one line each, in the documented form
+ * scripts read: `listening on [tls |udp ]ADDRESS`, and for TLS the
+ * certificate's fingerprint. With `--tls-cert-out`, writes the generated
+ * certificate there first.
+ *
+ * @param listening What the server listens on.
+ * @param args Parsed flags.
+ */
+export async function announceListening(
+  listening: Listening,
+  args: ServerArgs,
+): Promise<void> {
+  const { stream, datagram, tls } = listening;
+  if (tls !== undefined && args.tls?.kind === "generate" && args.tls.certOut) {
+    await Deno.writeTextFile(args.tls.certOut, tls.cert);
+  }
+  if (stream !== undefined) {
+    const protocol = tls === undefined ? "" : "tls ";
+    writeStdout(`listening on ${protocol}${formatAddress(stream)}\n`);
+  }
+  if (tls !== undefined) {
+    writeStdout(`tls certificate sha256 ${tls.fingerprint}\n`);
+  }
+  if (datagram !== undefined) {
+    writeStdout(`listening on udp ${formatAddress(datagram)}\n`);
+  }
+}

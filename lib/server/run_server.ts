@@ -1,0 +1,254 @@
+/**
+ * The whole server as one call: load or generate the TLS certificate, open
+ * the listeners, start the `--workers` threads, serve TCP/TLS/Unix and UDP
+ * echo until the signal aborts, drain, log the totals.
+ *
+ * @module
+ */
+
+import {
+  type Endpoint,
+  isLoopback,
+  type Listeners,
+  openListeners,
+  type TlsSettings,
+} from "../net/mod.ts";
+import { Logger, type LoggerOptions } from "../log/mod.ts";
+import {
+  checkCertifiedKey,
+  fingerprint,
+  generateSelfSigned,
+} from "../tls/mod.ts";
+import {
+  serveEcho,
+  type ServeLimits,
+  type ServeSummary,
+} from "./echo_server.ts";
+import { serveUdpEcho, type UdpSummary } from "./udp_echo_server.ts";
+import { type EchoWorkers, startEchoWorkers } from "./worker_pool.ts";
+
+/** Where the TLS certificate comes from. */
+export type ServerTls =
+  /** A certificate chain and its private key, PEM. */
+  | { cert: string; key: string }
+  /** Generate a self-signed certificate for the names clients will dial. */
+  | { generate: true };
+
+/** Options for {@linkcode runServer}. */
+export interface RunServerOptions extends ServeLimits {
+  /** Host and port, or a Unix socket path. */
+  endpoint: Endpoint;
+  /**
+   * Serve the stream protocol (TCP, TLS or Unix).
+   * @default {true}
+   */
+  tcp?: boolean;
+  /**
+   * Also serve UDP echo on the same port number.
+   * @default {false}
+   */
+  udp?: boolean;
+  /**
+   * UDP datagrams per second echoed per source address.
+   * @default {1000}
+   */
+  udpRate?: number;
+  /** Serve TLS on the stream listener. */
+  tls?: ServerTls;
+  /** With TLS: ALPN protocols to offer, most preferred first. */
+  alpnProtocols?: string[];
+  /**
+   * Event loops (threads) sharing the port through `SO_REUSEPORT`;
+   * `maxConnections` is split evenly between them.
+   * @default {1}
+   */
+  workers?: number;
+  /**
+   * Log format and verbosity; lines go to stderr.
+   * @default {text, per-connection lines included}
+   */
+  log?: Pick<LoggerOptions, "format" | "quiet">;
+  /** Aborting it starts the drain; its reason (e.g. `"SIGTERM"`) is logged. */
+  signal?: AbortSignal;
+  /**
+   * Called once everything listens, before serving starts; resolve it to
+   * go on. Runs before any connection is served, so what it prints comes
+   * first.
+   */
+  onListening?: (listening: Listening) => void | Promise<void>;
+}
+
+/** What the server listens on, for {@linkcode RunServerOptions.onListening}. */
+export interface Listening {
+  /** The stream listener's address (the bound port, or the socket path). */
+  stream?: Deno.Addr;
+  /** The UDP socket's address. */
+  datagram?: Deno.Addr;
+  /** With TLS: the certificate served (PEM) and its SHA-256 fingerprint. */
+  tls?: { cert: string; fingerprint: string };
+}
+
+/** Totals over the server's lifetime, all workers included. */
+export interface ServerSummary extends ServeSummary {
+  /** UDP totals, when UDP was served. */
+  udp?: UdpSummary;
+}
+
+/**
+ * Runs the echo server until `options.signal` aborts, then drains and
+ * resolves with the totals (also logged as the `stopped` event).
+ *
+ * @param options What to listen on, limits, TLS, workers and logging.
+ * @returns The totals.
+ * @throws {Deno.errors.AddrInUse} And the other listen errors, before
+ * anything is served.
+ * @throws {UsageError} If a given key does not belong to its certificate.
+ *
+ * @example
+ * ```ts
+ * import { runServer } from "./run_server.ts";
+ * const stop = new AbortController();
+ * const done = runServer({
+ *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   signal: stop.signal,
+ *   onListening: ({ stream }) => console.log(stream),
+ * });
+ * stop.abort("SIGTERM");
+ * await done;
+ * ```
+ */
+export async function runServer(
+  options: RunServerOptions,
+): Promise<ServerSummary> {
+  const { endpoint, workers = 1, log = {}, signal } = options;
+  const tls = options.tls === undefined ? undefined : await loadTls(options);
+  using listeners: Listeners = await openListeners({
+    endpoint,
+    stream: options.tcp ?? true,
+    udp: options.udp ?? false,
+    reusePort: workers > 1,
+    ...(tls !== undefined && { tls }),
+  });
+  const { stream, datagram } = listeners;
+  const logger = new Logger(
+    workers > 1 ? { ...log, context: { worker: 1 } } : log,
+  );
+  const serveOptions = {
+    ...(options.idleTimeout !== undefined &&
+      { idleTimeout: options.idleTimeout }),
+    ...(options.drainTimeout !== undefined &&
+      { drainTimeout: options.drainTimeout }),
+    ...(options.maxBufferSize !== undefined &&
+      { maxBufferSize: options.maxBufferSize }),
+    ...(options.handshakeTimeout !== undefined &&
+      { handshakeTimeout: options.handshakeTimeout }),
+    maxConnections: Math.ceil((options.maxConnections ?? Infinity) / workers),
+  };
+  let pool: EchoWorkers | undefined;
+  if (stream !== undefined && workers > 1) {
+    const { hostname, port } = stream.addr as Deno.NetAddr;
+    pool = await startEchoWorkers(workers - 1, {
+      host: hostname,
+      port,
+      worker: 2,
+      options: serveOptions,
+      log,
+      ...(tls !== undefined && { tls }),
+    });
+  }
+  await options.onListening?.({
+    ...(stream !== undefined && { stream: stream.addr }),
+    ...(datagram !== undefined && { datagram: datagram.addr }),
+    ...(tls !== undefined &&
+      { tls: { cert: tls.cert, fingerprint: await fingerprint(tls.cert) } }),
+  });
+  if (
+    datagram !== undefined &&
+    !isLoopback((datagram.addr as Deno.NetAddr).hostname)
+  ) {
+    logger.event("warning", {
+      message:
+        "UDP echo on a non-loopback address can be used for reflection attacks; --udp-rate caps each source",
+      udp_rate_per_s: options.udpRate,
+    });
+  }
+
+  const stop = new AbortController();
+  const onAbort = () => {
+    logger.event("shutdown", {
+      signal: signal?.reason === undefined ? undefined : String(signal.reason),
+      drain_timeout_ms: options.drainTimeout,
+    });
+    stop.abort();
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  const stopWorkers = new Promise<ServeSummary[]>((resolve, reject) => {
+    stop.signal.addEventListener("abort", () => {
+      (pool?.stop() ?? Promise.resolve([])).then(resolve, reject);
+    }, { once: true });
+  });
+  const [main, udp] = await Promise.all([
+    stream === undefined
+      ? undefined
+      : serveEcho(stream, { ...serveOptions, signal: stop.signal, logger }),
+    datagram === undefined ? undefined : serveUdpEcho(datagram, {
+      signal: stop.signal,
+      ...(options.udpRate !== undefined && { rate: options.udpRate }),
+      logger,
+    }),
+  ]);
+  const summary: ServerSummary = [main, ...await stopWorkers].reduce<
+    ServerSummary
+  >(
+    (total, part) => ({
+      connections: total.connections + (part?.connections ?? 0),
+      refused: total.refused + (part?.refused ?? 0),
+      bytesEchoed: total.bytesEchoed + (part?.bytesEchoed ?? 0),
+    }),
+    { connections: 0, refused: 0, bytesEchoed: 0 },
+  );
+  if (udp !== undefined) summary.udp = udp;
+  // The totals cover every worker, so they are not logged as worker 1's.
+  new Logger(log).event("stopped", {
+    ...(stream !== undefined && {
+      connections: summary.connections,
+      refused: summary.refused,
+      bytes_echoed: summary.bytesEchoed,
+    }),
+    ...(udp !== undefined && {
+      udp_datagrams: udp.datagrams,
+      udp_bytes_echoed: udp.bytesEchoed,
+      udp_oversized: udp.oversized,
+      udp_rate_limited: udp.rateLimited,
+    }),
+  });
+  return summary;
+}
+
+/**
+ * The TLS certificate and key, given or generated for the names clients
+ * will use, checked so that a key that does not match its certificate
+ * fails here with a clear message.
+ */
+async function loadTls(options: RunServerOptions): Promise<TlsSettings> {
+  const source = options.tls;
+  const material = source === undefined || "generate" in source
+    ? await generateSelfSigned(certificateNames(options.endpoint))
+    : source;
+  checkCertifiedKey(material);
+  return {
+    cert: material.cert,
+    key: material.key,
+    ...(options.alpnProtocols !== undefined &&
+      { alpnProtocols: options.alpnProtocols }),
+  };
+}
+
+/** The names a generated certificate covers: what clients will dial. */
+function certificateNames(endpoint: Endpoint): string[] {
+  const host = endpoint.transport === "tcp" ? endpoint.hostname : "localhost";
+  const local = ["localhost", "127.0.0.1", "::1"];
+  if (host === "0.0.0.0" || host === "::") return local;
+  return isLoopback(host) ? [...new Set([host, ...local])] : [host];
+}
