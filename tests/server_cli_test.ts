@@ -255,7 +255,7 @@ Deno.test("SIGTERM during a transfer lets it complete, refuses new clients, exit
   );
   assert.match(
     server.stderr.lines.at(-1) ?? "",
-    / stopped connections=1 refused=0 bytes_echoed=33554433$/,
+    / stopped connections=1 refused=0 bytes_echoed=33554433 accept_errors=0 buffer_peak_bytes=\d+ buffer_budget_bytes=67108864 log_lines_dropped=0$/,
   );
 });
 
@@ -360,7 +360,7 @@ Deno.test("--workers 2 serves one port from two event loops and sums their total
   );
   assert.match(
     server.stderr.lines.at(-1) ?? "",
-    / stopped connections=40 refused=0 bytes_echoed=40$/,
+    / stopped connections=40 refused=0 bytes_echoed=40 accept_errors=0 buffer_peak_bytes=0 buffer_budget_bytes=67108864 log_lines_dropped=0$/,
   );
 });
 

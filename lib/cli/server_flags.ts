@@ -13,6 +13,7 @@ import {
 import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import {
+  DEFAULT_BUFFER_BUDGET,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_BUFFER_SIZE,
   DEFAULT_UDP_RATE,
@@ -38,6 +39,11 @@ Options:
                            this long, then close them (default: 5s)
   --max-buffer SIZE        Largest per-connection buffer; buffers start at
                            256 B and grow while reads fill them (default: 256KiB)
+  --buffer-budget SIZE     Most memory all connection buffers together may
+                           grow to; beyond it, connections keep their small
+                           buffers (default: ${
+    DEFAULT_BUFFER_BUDGET / 1024 / 1024
+  }MiB)
   --udp                    Also serve UDP echo (RFC 862) on the same port
   --no-tcp                 With --udp: UDP only
   --udp-rate N             UDP datagrams per second answered per source
@@ -51,7 +57,10 @@ Options:
   --tls-key FILE           ... and this private key (PEM)
   --alpn LIST              With TLS: protocols to offer, e.g. h2,http/1.1
   --handshake-timeout DURATION  Close TLS clients that have not finished the
-                           handshake by then (default: 10s)
+                           handshake by then, socket included (default: 10s);
+                           0 = no deadline: TLS is then served without the
+                           relay that makes this possible (faster), and a
+                           silent client keeps its socket until it leaves
   --workers N              Event loops (threads) sharing the port through
                            SO_REUSEPORT; Linux only (default: 1)
   --log-format text|json   Log line format on stderr (default: text)
@@ -82,6 +91,8 @@ export interface ServerArgs {
   drainTimeout: number;
   /** Largest per-connection buffer, in bytes. */
   maxBufferSize: number;
+  /** Most bytes all connection buffers may grow to, together. */
+  bufferBudget: number;
   /** Event loops sharing the port (threads with `reusePort`). */
   workers: number;
   /** Serve the stream protocol (TCP, or a Unix socket). */
@@ -137,6 +148,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "max-connections": { type: "string" },
     "drain-timeout": { type: "string" },
     "max-buffer": { type: "string" },
+    "buffer-budget": { type: "string" },
     "log-format": { type: "string" },
     workers: { type: "string" },
     udp: { type: "boolean" },
@@ -212,6 +224,11 @@ export function parseServerArgs(args: string[]): ServerCommand {
         "max-buffer",
         text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
         parseMaxBuffer,
+      ),
+      bufferBudget: parseFlagValue(
+        "buffer-budget",
+        text("buffer-budget") ?? String(DEFAULT_BUFFER_BUDGET),
+        parseSize,
       ),
       workers,
       tcp: values["no-tcp"] !== true,

@@ -32,6 +32,7 @@ export async function serverOptions(
     maxConnections: args.maxConnections,
     drainTimeout: args.drainTimeout,
     maxBufferSize: args.maxBufferSize,
+    bufferBudget: args.bufferBudget,
     handshakeTimeout: args.handshakeTimeout,
     log: { format: args.logFormat, quiet: args.quiet },
     ...(tls?.kind === "files" && {

@@ -1,11 +1,12 @@
 /**
  * Structured logging to stderr, as `key=value` text or one JSON object per
- * line. Data goes to stdout; logs never do.
+ * line. Data goes to stdout; logs never do. Lines go through a bounded
+ * asynchronous queue, so a stderr nobody reads cannot block serving.
  *
  * @module
  */
 
-import { writeStderr } from "./stdio.ts";
+import { stderrLines } from "./line_queue.ts";
 
 /** The log line formats selectable with `--log-format`. */
 export type LogFormat = "text" | "json";
@@ -23,7 +24,7 @@ export interface LoggerOptions {
   format?: LogFormat;
   /**
    * Where finished lines go (each ends with a newline).
-   * @default {writes to stderr}
+   * @default {stderr, through a bounded queue that drops rather than blocks}
    */
   write?: (line: string) => void;
   /**
@@ -60,7 +61,13 @@ export class Logger {
   /** @param options Format, destination and verbosity. */
   constructor(options: LoggerOptions = {}) {
     this.#format = options.format ?? "text";
-    this.#write = options.write ?? writeStderr;
+    if (options.write === undefined) {
+      this.#write = (line) => stderrLines.write(line);
+      stderrLines.describeDrops = (dropped) =>
+        this.format("log-dropped", { lines: dropped });
+    } else {
+      this.#write = options.write;
+    }
     this.#quiet = options.quiet ?? false;
     this.#context = options.context ?? {};
   }
@@ -81,11 +88,21 @@ export class Logger {
    */
   event(event: string, fields: LogFields = {}): void {
     if (this.#quiet && PER_CONNECTION_EVENTS.has(event)) return;
+    this.#write(this.format(event, fields));
+  }
+
+  /**
+   * The line {@linkcode event} would write, newline included.
+   *
+   * @param event The event name.
+   * @param fields Its details.
+   * @returns The formatted line.
+   */
+  format(event: string, fields: LogFields = {}): string {
     const time = new Date().toISOString();
     fields = { ...this.#context, ...fields };
     if (this.#format === "json") {
-      this.#write(JSON.stringify({ time, event, ...fields }) + "\n");
-      return;
+      return JSON.stringify({ time, event, ...fields }) + "\n";
     }
     let line = `${time} ${event}`;
     for (const [key, value] of Object.entries(fields)) {
@@ -95,6 +112,6 @@ export class Logger {
         ? ` ${key}=${JSON.stringify(text)}`
         : ` ${key}=${text}`;
     }
-    this.#write(line + "\n");
+    return line + "\n";
   }
 }

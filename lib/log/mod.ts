@@ -10,3 +10,5 @@
 export * from "./logger.ts";
 export * from "./units.ts";
 export * from "./stdio.ts";
+export * from "./line_queue.ts";
+export * from "./event_throttle.ts";

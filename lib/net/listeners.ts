@@ -7,6 +7,9 @@
  */
 
 import type { Endpoint } from "./address.ts";
+import { closeQuietly } from "./close_quietly.ts";
+import type { StreamListener } from "./stream.ts";
+import { listenTls } from "./tls_listener.ts";
 import { removeSocketOnExit, removeStaleSocket } from "./unix_socket.ts";
 
 /** TLS material for the stream listener. */
@@ -17,6 +20,14 @@ export interface TlsSettings {
   key: string;
   /** ALPN protocols to offer, most preferred first. */
   alpnProtocols?: string[];
+  /**
+   * Whether connections must be closable while their handshake is pending
+   * (for a handshake deadline): then clients reach Deno's TLS through a
+   * relay (see tls_listener.ts); otherwise Deno's TLS listener serves them
+   * directly, which is faster.
+   * @default {false}
+   */
+  closableHandshakes?: boolean;
 }
 
 /** What to listen on, for {@linkcode openListeners}. */
@@ -35,8 +46,8 @@ export interface ListenSettings {
 
 /** The open listeners; disposing closes them and removes a socket file. */
 export interface Listeners extends Disposable {
-  /** The stream listener, if asked for. */
-  stream: Deno.Listener | undefined;
+  /** The stream listener (TCP, TLS or Unix), if asked for. */
+  stream: (StreamListener & Disposable) | undefined;
   /** The UDP socket, if asked for. */
   datagram: Deno.DatagramConn | undefined;
 }
@@ -67,7 +78,7 @@ export async function openListeners(
   const { endpoint } = settings;
   const cleanup = new DisposableStack();
   try {
-    let stream: Deno.Listener | undefined;
+    let stream: (StreamListener & Disposable) | undefined;
     let port = endpoint.transport === "tcp" ? endpoint.port : 0;
     if (settings.stream) {
       stream = await listenStream(settings);
@@ -103,11 +114,24 @@ export async function openListeners(
   }
 }
 
-async function listenStream(settings: ListenSettings): Promise<Deno.Listener> {
+async function listenStream(
+  settings: ListenSettings,
+): Promise<StreamListener & Disposable> {
   const { endpoint, tls } = settings;
   if (endpoint.transport === "unix") {
     await removeStaleSocket(endpoint.path);
     return Deno.listen(endpoint);
+  }
+  if (tls?.closableHandshakes) {
+    return await listenTls({
+      hostname: endpoint.hostname,
+      port: endpoint.port,
+      cert: tls.cert,
+      key: tls.key,
+      reusePort: settings.reusePort,
+      ...(tls.alpnProtocols !== undefined &&
+        { alpnProtocols: tls.alpnProtocols }),
+    });
   }
   if (tls !== undefined) {
     return Deno.listenTls({
@@ -121,12 +145,4 @@ async function listenStream(settings: ListenSettings): Promise<Deno.Listener> {
     });
   }
   return Deno.listen({ ...endpoint, reusePort: settings.reusePort });
-}
-
-function closeQuietly(resource: { close(): void }): void {
-  try {
-    resource.close();
-  } catch {
-    // Already closed (serving closes it on shutdown).
-  }
 }

@@ -8,14 +8,18 @@
  * @module
  */
 
+export * from "./accept_errors.ts";
 export * from "./address.ts";
 export * from "./connect.ts";
 export * from "./listeners.ts";
+export * from "./stream.ts";
+export * from "./tls_listener.ts";
 export * from "./unix_socket.ts";
 export * from "./write_all.ts";
 export * from "./idle_timer.ts";
 export * from "./delay.ts";
 export * from "./close_on_abort.ts";
+export * from "./close_quietly.ts";
 export * from "./bytes_equal.ts";
 export * from "./errors.ts";
 export * from "./udp.ts";

@@ -7,8 +7,9 @@
  */
 
 import { serveEcho } from "./echo_server.ts";
-import { openListeners } from "../net/mod.ts";
-import { Logger } from "../log/mod.ts";
+import { BufferBudget } from "./buffer_budget.ts";
+import { openListeners, type StreamListener } from "../net/mod.ts";
+import { LOG_FLUSH_TIMEOUT_MS, Logger, stderrLines } from "../log/mod.ts";
 import type { WorkerReport, WorkerSettings } from "./_worker_messages.ts";
 
 // This module runs as a Worker: `self` is its scope, not a Window.
@@ -46,16 +47,23 @@ async function serve(settings: WorkerSettings): Promise<void> {
     reusePort: true,
     ...(settings.tls !== undefined && { tls: settings.tls }),
   });
-  const listener = listeners.stream as Deno.Listener;
+  const listener = listeners.stream as StreamListener;
   scope.postMessage({ type: "listening" });
   const summary = await serveEcho(listener, {
     ...settings.options,
+    budget: new BufferBudget(settings.budget.limit, settings.budget.counters),
     signal: stop.signal,
     logger: new Logger({
       ...settings.log,
       context: { worker: settings.worker },
     }),
   });
-  scope.postMessage({ type: "stopped", summary });
+  // Log lines still queued would be lost when the thread ends.
+  await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
+  scope.postMessage({
+    type: "stopped",
+    summary,
+    logLinesDropped: stderrLines.dropped,
+  });
   scope.close();
 }

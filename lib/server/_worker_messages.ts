@@ -22,10 +22,12 @@ export interface WorkerSettings {
   log: Pick<LoggerOptions, "format" | "quiet">;
   /** Serve TLS with this certificate and key. */
   tls?: TlsSettings;
+  /** The server-wide buffer budget: its limit and shared counters. */
+  budget: { limit: number; counters: SharedArrayBuffer };
 }
 
 /** What a worker reports back. */
 export type WorkerReport =
   | { type: "listening" }
-  | { type: "stopped"; summary: ServeSummary }
+  | { type: "stopped"; summary: ServeSummary; logLinesDropped: number }
   | { type: "failed"; message: string };

@@ -9,9 +9,11 @@ import {
   closeOnAbort,
   forgetOnAbort,
   IdleTimer,
+  type StreamConn,
   writeAll,
 } from "../net/mod.ts";
 import { MIN_BUFFER_SIZE, nextBuffer } from "./_buffer_sizing.ts";
+import type { BufferBudget } from "./buffer_budget.ts";
 
 /**
  * The largest buffer a connection grows to while streaming. Each
@@ -57,6 +59,11 @@ export interface EchoConnectionOptions {
   idleTimeout?: number;
   /** Aborting it closes the connection at once with reason `shutdown`. */
   signal?: AbortSignal;
+  /**
+   * The server-wide budget that buffer growth beyond 256 B is drawn from;
+   * without one, growth is limited by `maxBufferSize` only.
+   */
+  budget?: BufferBudget;
 }
 
 /** How a connection went. */
@@ -92,17 +99,17 @@ export interface EchoResult {
  * ```
  */
 export async function echoConnection(
-  conn: Deno.Conn,
+  conn: StreamConn,
   options: EchoConnectionOptions = {},
 ): Promise<EchoResult> {
   const {
     maxBufferSize = DEFAULT_MAX_BUFFER_SIZE,
     idleTimeout = 0,
     signal,
+    budget,
   } = options;
-  let buffer: Uint8Array = new Uint8Array(
-    Math.min(MIN_BUFFER_SIZE, maxBufferSize),
-  );
+  const baseSize = Math.min(MIN_BUFFER_SIZE, maxBufferSize);
+  let buffer: Uint8Array = new Uint8Array(baseSize);
   let bytesEchoed = 0;
   // Closing the connection is the only way to interrupt a pending read; the
   // catch below tells these forced closes from the peer's errors.
@@ -122,7 +129,7 @@ export async function echoConnection(
       );
       idle?.touch();
       bytesEchoed += n;
-      buffer = nextBuffer(buffer, n, maxBufferSize);
+      buffer = nextBuffer(buffer, n, maxBufferSize, budget);
     }
     await conn.closeWrite();
     return { bytesEchoed, reason: "eof" };
@@ -135,6 +142,7 @@ export async function echoConnection(
     // every object kept alive per suspended call shows up in the RSS.
     idle?.[Symbol.dispose]();
     if (signal !== undefined) forgetOnAbort(signal, conn);
+    budget?.release(buffer.length - baseSize);
   }
 }
 

@@ -1,27 +1,38 @@
 /**
  * The echo server: accepts connections, runs {@linkcode echoConnection} on
- * each, enforces the connection limit, survives accept failures, and drains
- * on shutdown.
+ * each, enforces the connection limit and the buffer budget, survives
+ * accept failures, and drains on shutdown.
  *
  * @module
  */
 
-import { delay, formatAddress, IdleTimer } from "../net/mod.ts";
+import { EventThrottle, Logger } from "../log/mod.ts";
+import {
+  type AcceptErrorKind,
+  classifyAcceptError,
+  closeQuietly,
+  delay,
+  formatAddress,
+  IdleTimer,
+  type StreamConn,
+  type StreamListener,
+} from "../net/mod.ts";
+import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import {
   echoConnection,
   type EchoConnectionOptions,
   type EchoResult,
 } from "./echo_connection.ts";
-import { Logger } from "../log/mod.ts";
 
 /** How long open connections may finish after shutdown begins, by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
 
-// Accept failures (EMFILE when out of file descriptors, ENOBUFS, …) retry
-// after a pause that doubles up to a ceiling: the pending connection stays
-// queued, so retrying at once would spin on the same error.
-const ACCEPT_BACKOFF_MIN_MS = 10;
-const ACCEPT_BACKOFF_MAX_MS = 1_000;
+// Out of descriptors, buffers or memory: the pending connection stays
+// queued, so retrying at once would spin on the same error. Pause briefly,
+// doubling up to a short ceiling so that service resumes soon after
+// resources come back.
+const ACCEPT_BACKOFF_MIN_MS = 5;
+const ACCEPT_BACKOFF_MAX_MS = 100;
 
 /** Options for {@linkcode serveEcho}. */
 export interface ServeEchoOptions
@@ -47,6 +58,12 @@ export interface ServeEchoOptions
    */
   maxConnections?: number;
   /**
+   * The budget all connection buffers grow from (share one between
+   * workers); a buffer grows only while it has room.
+   * @default {a budget of 64 MiB for this server alone}
+   */
+  budget?: BufferBudget;
+  /**
    * Where connection and lifecycle events go.
    * @default {a text logger on stderr}
    */
@@ -71,6 +88,8 @@ export interface ServeSummary {
   refused: number;
   /** Bytes echoed over all connections. */
   bytesEchoed: number;
+  /** Failed accepts, by whom they concerned. */
+  acceptErrors: Record<AcceptErrorKind, number>;
 }
 
 /**
@@ -78,10 +97,13 @@ export interface ServeSummary {
  * is closed), then drains open connections and resolves with totals.
  *
  * Never rejects for a connection's error or an accept failure: those are
- * logged, and the server keeps serving.
+ * counted and logged (repeated warnings at most once a second), and the
+ * server keeps serving. A failure that concerns only the connection being
+ * accepted (it was reset before we got to it) is retried at once; running
+ * out of descriptors or memory backs off for up to 100 ms at a time.
  *
- * @param listener A TCP listener; closed by this function when it stops.
- * @param options Limits, timeouts, logger and shutdown signal.
+ * @param listener A stream listener; closed by this function when it stops.
+ * @param options Limits, timeouts, budget, logger and shutdown signal.
  * @returns Totals once every connection has ended.
  *
  * @example
@@ -95,7 +117,7 @@ export interface ServeSummary {
  * ```
  */
 export async function serveEcho(
-  listener: Deno.Listener,
+  listener: StreamListener,
   options: ServeEchoOptions = {},
 ): Promise<ServeSummary> {
   const {
@@ -105,10 +127,17 @@ export async function serveEcho(
     handshakeTimeout = 0,
     logger = new Logger(),
   } = options;
-  const summary: ServeSummary = { connections: 0, refused: 0, bytesEchoed: 0 };
+  const summary: ServeSummary = {
+    connections: 0,
+    refused: 0,
+    bytesEchoed: 0,
+    acceptErrors: { connection: 0, exhausted: 0, other: 0 },
+  };
+  using warnings = new EventThrottle(logger);
   const drainDeadline = new AbortController();
   const connectionOptions: EchoConnectionOptions = {
     signal: drainDeadline.signal,
+    budget: options.budget ?? new BufferBudget(DEFAULT_BUFFER_BUDGET),
     ...(options.maxBufferSize !== undefined &&
       { maxBufferSize: options.maxBufferSize }),
     ...(options.idleTimeout !== undefined && {
@@ -122,16 +151,16 @@ export async function serveEcho(
   // only its own suspended echo loop alive (see bench/README.md).
   let open = 0;
   const allClosed = Promise.withResolvers<void>();
-  const closed = (conn: Deno.Conn, result: EchoResult) => {
+  const closed = (conn: StreamConn, result: EchoResult) => {
     conn[Symbol.dispose]();
     summary.bytesEchoed += result.bytesEchoed;
     if (--open === 0 && stopped) allClosed.resolve();
   };
-  const echo = (conn: Deno.Conn): Promise<EchoResult> =>
-    handshakeTimeout > 0 && isTls(conn)
+  const echo = (conn: StreamConn): Promise<EchoResult> =>
+    isTls(conn)
       ? handshakeThenEcho(conn, handshakeTimeout, connectionOptions)
       : echoConnection(conn, connectionOptions);
-  const serve = (conn: Deno.Conn, id: number) => {
+  const serve = (conn: StreamConn, id: number) => {
     open++;
     if (!logger.logsConnections) {
       echo(conn).then((result) => closed(conn, result));
@@ -154,25 +183,26 @@ export async function serveEcho(
   };
   let stopped = false;
 
-  const stopAccepting = () => {
-    try {
-      listener.close();
-    } catch {
-      // Already closed by the caller: accepting has stopped either way.
-    }
-  };
+  const stopAccepting = () => closeQuietly(listener);
   signal?.addEventListener("abort", stopAccepting, { once: true });
   if (signal?.aborted) stopAccepting();
 
   let backoffMs = ACCEPT_BACKOFF_MIN_MS;
   while (true) {
-    let conn: Deno.Conn;
+    let conn: StreamConn;
     try {
       conn = await listener.accept();
       backoffMs = ACCEPT_BACKOFF_MIN_MS;
     } catch (error) {
       if (signal?.aborted || error instanceof Deno.errors.BadResource) break;
-      logger.event("accept-error", {
+      const kind = classifyAcceptError(error);
+      summary.acceptErrors[kind]++;
+      if (kind === "connection") {
+        warnings.event("accept-error", { kind, error: describe(error) });
+        continue;
+      }
+      warnings.event("accept-error", {
+        kind,
         error: describe(error),
         retry_ms: backoffMs,
       });
@@ -182,11 +212,13 @@ export async function serveEcho(
     }
     if (open >= maxConnections) {
       summary.refused++;
-      logger.event("refused", {
-        peer: formatAddress(conn.remoteAddr),
-        reason: "max-connections",
-        limit: maxConnections,
-      });
+      if (logger.logsConnections) {
+        warnings.event("refused", {
+          peer: formatAddress(conn.remoteAddr),
+          reason: "max-connections",
+          limit: maxConnections,
+        });
+      }
       conn.close();
       continue;
     }
@@ -204,30 +236,35 @@ export async function serveEcho(
   return summary;
 }
 
-function isTls(conn: Deno.Conn): conn is Deno.TlsConn {
+/** A TLS connection: its handshake can be awaited. */
+type TlsConn = StreamConn & { handshake(): Promise<unknown> };
+
+function isTls(conn: StreamConn): conn is TlsConn {
   return "handshake" in conn;
 }
 
 /**
  * Completes the TLS handshake within `timeoutMs` (closing the connection
- * otherwise), then echoes. Without the deadline a client that connects and
- * sends nothing, or sends something that is not TLS, would hold its slot
- * until it went away.
+ * otherwise; `0`: no deadline), then echoes. Without the deadline a client
+ * that connects and sends nothing, or sends something that is not TLS,
+ * would hold its slot and its descriptor until it went away.
  */
 async function handshakeThenEcho(
-  conn: Deno.TlsConn,
+  conn: TlsConn,
   timeoutMs: number,
   options: EchoConnectionOptions,
 ): Promise<EchoResult> {
   {
-    using deadline = new IdleTimer(timeoutMs, () => conn.close());
+    using deadline = timeoutMs > 0
+      ? new IdleTimer(timeoutMs, () => conn.close())
+      : undefined;
     try {
       await conn.handshake();
     } catch (error) {
       return {
         bytesEchoed: 0,
         reason: "tls-handshake",
-        error: deadline.expired
+        error: deadline?.expired
           ? new Error(`Handshake not finished within ${timeoutMs} ms`)
           : error,
       };

@@ -11,3 +11,4 @@ export * from "./echo_server.ts";
 export * from "./udp_echo_server.ts";
 export * from "./worker_pool.ts";
 export * from "./run_server.ts";
+export * from "./buffer_budget.ts";

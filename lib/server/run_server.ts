@@ -7,13 +7,19 @@
  */
 
 import {
+  type AcceptErrorKind,
   type Endpoint,
   isLoopback,
   type Listeners,
   openListeners,
   type TlsSettings,
 } from "../net/mod.ts";
-import { Logger, type LoggerOptions } from "../log/mod.ts";
+import {
+  LOG_FLUSH_TIMEOUT_MS,
+  Logger,
+  type LoggerOptions,
+  stderrLines,
+} from "../log/mod.ts";
 import {
   checkCertifiedKey,
   fingerprint,
@@ -24,8 +30,13 @@ import {
   type ServeLimits,
   type ServeSummary,
 } from "./echo_server.ts";
+import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import { serveUdpEcho, type UdpSummary } from "./udp_echo_server.ts";
-import { type EchoWorkers, startEchoWorkers } from "./worker_pool.ts";
+import {
+  type EchoWorkers,
+  startEchoWorkers,
+  type WorkerTotals,
+} from "./worker_pool.ts";
 
 /** Where the TLS certificate comes from. */
 export type ServerTls =
@@ -53,6 +64,12 @@ export interface RunServerOptions extends ServeLimits {
    * @default {1000}
    */
   udpRate?: number;
+  /**
+   * Bytes all connection buffers together may grow to beyond their first
+   * 256 B each (all workers share it).
+   * @default {67108864}
+   */
+  bufferBudget?: number;
   /** Serve TLS on the stream listener. */
   tls?: ServerTls;
   /** With TLS: ALPN protocols to offer, most preferred first. */
@@ -92,6 +109,12 @@ export interface Listening {
 export interface ServerSummary extends ServeSummary {
   /** UDP totals, when UDP was served. */
   udp?: UdpSummary;
+  /** The buffer budget, in bytes. */
+  bufferBudget: number;
+  /** The most buffer bytes in use at once, over all connections. */
+  bufferPeak: number;
+  /** Log lines dropped because stderr was not being read. */
+  logLinesDropped: number;
 }
 
 /**
@@ -144,6 +167,9 @@ export async function runServer(
       { handshakeTimeout: options.handshakeTimeout }),
     maxConnections: Math.ceil((options.maxConnections ?? Infinity) / workers),
   };
+  const budget = new BufferBudget(
+    options.bufferBudget ?? DEFAULT_BUFFER_BUDGET,
+  );
   let pool: EchoWorkers | undefined;
   if (stream !== undefined && workers > 1) {
     const { hostname, port } = stream.addr as Deno.NetAddr;
@@ -152,6 +178,7 @@ export async function runServer(
       port,
       worker: 2,
       options: serveOptions,
+      budget: { limit: budget.limit, counters: budget.shared },
       log,
       ...(tls !== undefined && { tls }),
     });
@@ -183,38 +210,45 @@ export async function runServer(
   };
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
-  const stopWorkers = new Promise<ServeSummary[]>((resolve, reject) => {
+  const stopWorkers = new Promise<WorkerTotals[]>((resolve, reject) => {
     stop.signal.addEventListener("abort", () => {
       (pool?.stop() ?? Promise.resolve([])).then(resolve, reject);
     }, { once: true });
   });
   const [main, udp] = await Promise.all([
-    stream === undefined
-      ? undefined
-      : serveEcho(stream, { ...serveOptions, signal: stop.signal, logger }),
+    stream === undefined ? undefined : serveEcho(stream, {
+      ...serveOptions,
+      budget,
+      signal: stop.signal,
+      logger,
+    }),
     datagram === undefined ? undefined : serveUdpEcho(datagram, {
       signal: stop.signal,
       ...(options.udpRate !== undefined && { rate: options.udpRate }),
       logger,
     }),
   ]);
-  const summary: ServerSummary = [main, ...await stopWorkers].reduce<
-    ServerSummary
-  >(
-    (total, part) => ({
-      connections: total.connections + (part?.connections ?? 0),
-      refused: total.refused + (part?.refused ?? 0),
-      bytesEchoed: total.bytesEchoed + (part?.bytesEchoed ?? 0),
-    }),
-    { connections: 0, refused: 0, bytesEchoed: 0 },
-  );
-  if (udp !== undefined) summary.udp = udp;
+  const workerTotals = await stopWorkers;
+  const summary: ServerSummary = {
+    ...sumServed([main, ...workerTotals.map((totals) => totals.summary)]),
+    bufferBudget: budget.limit,
+    bufferPeak: budget.peak,
+    logLinesDropped: workerTotals.reduce(
+      (total, worker) => total + worker.logLinesDropped,
+      stderrLines.dropped,
+    ),
+    ...(udp !== undefined && { udp }),
+  };
   // The totals cover every worker, so they are not logged as worker 1's.
   new Logger(log).event("stopped", {
     ...(stream !== undefined && {
       connections: summary.connections,
       refused: summary.refused,
       bytes_echoed: summary.bytesEchoed,
+      accept_errors: summary.acceptErrors.connection +
+        summary.acceptErrors.exhausted + summary.acceptErrors.other,
+      buffer_peak_bytes: summary.bufferPeak,
+      buffer_budget_bytes: summary.bufferBudget,
     }),
     ...(udp !== undefined && {
       udp_datagrams: udp.datagrams,
@@ -222,7 +256,11 @@ export async function runServer(
       udp_oversized: udp.oversized,
       udp_rate_limited: udp.rateLimited,
     }),
+    log_lines_dropped: summary.logLinesDropped,
   });
+  // Give the summary its chance to reach stderr, but never wait on a
+  // stderr that nobody reads.
+  await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
   return summary;
 }
 
@@ -242,6 +280,9 @@ async function loadTls(options: RunServerOptions): Promise<TlsSettings> {
     key: material.key,
     ...(options.alpnProtocols !== undefined &&
       { alpnProtocols: options.alpnProtocols }),
+    // A handshake deadline closes clients mid-handshake, which Deno's own
+    // TLS listener cannot do without leaving their sockets open.
+    closableHandshakes: (options.handshakeTimeout ?? 0) > 0,
   };
 }
 
@@ -251,4 +292,23 @@ function certificateNames(endpoint: Endpoint): string[] {
   const local = ["localhost", "127.0.0.1", "::1"];
   if (host === "0.0.0.0" || host === "::") return local;
   return isLoopback(host) ? [...new Set([host, ...local])] : [host];
+}
+
+function sumServed(parts: (ServeSummary | undefined)[]): ServeSummary {
+  const total: ServeSummary = {
+    connections: 0,
+    refused: 0,
+    bytesEchoed: 0,
+    acceptErrors: { connection: 0, exhausted: 0, other: 0 },
+  };
+  for (const part of parts) {
+    if (part === undefined) continue;
+    total.connections += part.connections;
+    total.refused += part.refused;
+    total.bytesEchoed += part.bytesEchoed;
+    for (const kind of Object.keys(total.acceptErrors) as AcceptErrorKind[]) {
+      total.acceptErrors[kind] += part.acceptErrors[kind];
+    }
+  }
+  return total;
 }

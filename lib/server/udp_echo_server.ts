@@ -11,7 +11,7 @@
  */
 
 import { SourceRateLimiter } from "./_source_rate_limiter.ts";
-import { formatAddress, MAX_UDP_PAYLOAD } from "../net/mod.ts";
+import { closeQuietly, formatAddress, MAX_UDP_PAYLOAD } from "../net/mod.ts";
 import { Logger } from "../log/mod.ts";
 
 /** Datagrams per second one source address may have echoed, by default. */
@@ -138,10 +138,6 @@ export async function serveUdpEcho(
     }
   } finally {
     signal?.removeEventListener("abort", close);
-    try {
-      socket.close();
-    } catch {
-      // Closed by the abort already.
-    }
+    closeQuietly(socket); // the abort may have closed it already
   }
 }

@@ -17,7 +17,15 @@ export type { WorkerSettings } from "./_worker_messages.ts";
 /** Running workers; {@linkcode stop} drains them. */
 export interface EchoWorkers {
   /** Starts every worker's drain and resolves with their totals. */
-  stop(): Promise<ServeSummary[]>;
+  stop(): Promise<WorkerTotals[]>;
+}
+
+/** What one worker served, and the log lines it had to drop. */
+export interface WorkerTotals {
+  /** The worker's serving totals. */
+  summary: ServeSummary;
+  /** Log lines the worker dropped because stderr was not being read. */
+  logLinesDropped: number;
 }
 
 /**
@@ -34,6 +42,7 @@ export interface EchoWorkers {
  * import { startEchoWorkers } from "./worker_pool.ts";
  * const workers = await startEchoWorkers(1, {
  *   host: "127.0.0.1", port: 7007, worker: 2, options: {}, log: {},
+ *   budget: { limit: 1 << 26, counters: new SharedArrayBuffer(16) },
  * });
  * await workers.stop();
  * ```
@@ -50,11 +59,11 @@ export async function startEchoWorkers(
       },
     );
     const listening = Promise.withResolvers<void>();
-    const stopped = Promise.withResolvers<ServeSummary>();
+    const stopped = Promise.withResolvers<WorkerTotals>();
     worker.onmessage = (event: MessageEvent<WorkerReport>) => {
       const report = event.data;
       if (report.type === "listening") listening.resolve();
-      if (report.type === "stopped") stopped.resolve(report.summary);
+      if (report.type === "stopped") stopped.resolve(report);
       if (report.type === "failed") {
         const error = new Error(
           `Worker ${settings.worker + i} failed: ${report.message}`,
@@ -88,7 +97,7 @@ export async function startEchoWorkers(
     throw error;
   }
   return {
-    async stop(): Promise<ServeSummary[]> {
+    async stop(): Promise<WorkerTotals[]> {
       for (const { worker } of started) worker.postMessage("stop");
       const summaries = await Promise.all(
         started.map(({ stopped }) => stopped),

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { connectWithTimeout, UsageError } from "../../lib/net/mod.ts";
+import {
+  connectWithTimeout,
+  listenTls,
+  UsageError,
+} from "../../lib/net/mod.ts";
 import { serveEcho } from "../../lib/server/mod.ts";
 import {
   type CertifiedKey,
@@ -27,11 +31,11 @@ interface TlsTestServer extends AsyncDisposable {
 }
 
 /** Our echo server over TLS, in process, with `material`. */
-function startTlsServer(
+async function startTlsServer(
   material: CertifiedKey,
   handshakeTimeout = 0,
-): TlsTestServer {
-  const listener = Deno.listenTls({
+): Promise<TlsTestServer> {
+  const listener = await listenTls({
     hostname: "127.0.0.1",
     port: 0,
     ...material,
@@ -45,7 +49,7 @@ function startTlsServer(
     handshakeTimeout,
   });
   return {
-    port: listener.addr.port,
+    port: (listener.addr as Deno.NetAddr).port,
     log,
     async [Symbol.asyncDispose](): Promise<void> {
       stop.abort();
@@ -67,7 +71,7 @@ const FILE_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
 
 Deno.test("TLS echo is byte-exact at the edge sizes, ends with close_notify, and serves clients at once", async () => {
   const material = await generateSelfSigned(["127.0.0.1"]);
-  await using server = startTlsServer(material);
+  await using server = await startTlsServer(material);
   const sizes = [1, 16_384, 16_385, 1024 * 1024 + 7];
   await Promise.all(sizes.map(async (size) => {
     using conn = await connectWithTimeout(loopback(server.port), {
@@ -98,7 +102,7 @@ Deno.test("generated certificates verify for their names only and report a stabl
     await fingerprint(material.cert),
     await fingerprint(material.cert),
   );
-  await using server = startTlsServer(material);
+  await using server = await startTlsServer(material);
   for (const serverName of ["localhost", "127.0.0.1"]) {
     using conn = await connectWithTimeout(loopback(server.port), {
       tls: { caCerts: [material.cert], serverName },
@@ -160,7 +164,7 @@ Deno.test("echo-client --tls fails verification with exit 9 and says why: unknow
       /name mismatch: the certificate is not valid for "example\.com"/,
     );
 
-    await using old = startTlsServer(expired);
+    await using old = await startTlsServer(expired);
     await Deno.writeTextFile(`${dir}/old.pem`, expired.cert);
     const stale = await runClient(
       ["--tls", "--ca", `${dir}/old.pem`, "--port", String(old.port), "x"],
@@ -256,7 +260,7 @@ Deno.test("echo-server --tls-cert/--tls-key refuse a missing file, garbage PEM a
 
 Deno.test("a plain client, random bytes or a silent peer on the TLS port end in a closed connection, not a stall", async () => {
   const material = await generateSelfSigned(["127.0.0.1"]);
-  await using server = startTlsServer(material, 200);
+  await using server = await startTlsServer(material, 200);
   // Random bytes: not a TLS record; the handshake fails at once.
   {
     using conn = await Deno.connect({
@@ -267,9 +271,7 @@ Deno.test("a plain client, random bytes or a silent peer on the TLS port end in 
     await readToEnd(conn).catch(() => new Uint8Array());
   }
   await server.log.waitFor(/"conn":1,.*"reason":"tls-handshake"/);
-  // Silent: the handshake deadline ends it. (Deno 2.9 keeps the socket
-  // itself open until the peer sends or closes, so the client is closed
-  // here rather than waiting for an EOF that does not come.)
+  // Silent: the handshake deadline ends it.
   {
     using _silent = await Deno.connect({
       hostname: "127.0.0.1",
@@ -293,7 +295,7 @@ Deno.test("a plain client, random bytes or a silent peer on the TLS port end in 
 
 Deno.test("echo-client without --tls against a TLS port says the server answered with TLS", async () => {
   const material = await generateSelfSigned(["127.0.0.1"]);
-  await using server = startTlsServer(material);
+  await using server = await startTlsServer(material);
   const result = await runClient(["--port", String(server.port), "plain"]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /\(the server answered with TLS: try --tls\)\n$/);
