@@ -33,3 +33,4 @@ export * from "./net/mod.ts";
 export * from "./ping/mod.ts";
 export * from "./server/mod.ts";
 export * from "./tls/mod.ts";
+export * from "./soak/mod.ts";

@@ -4,7 +4,7 @@
  *
  * - `lib/` holds one folder per concern. A folder imports another only
  *   through that folder's `mod.ts`, and only a folder of a lower layer:
- *   entries → cli → server, bench, ping → client → tls → net → log.
+ *   entries → cli → server, bench, ping, soak → client → tls → net → log.
  * - Private files (`_name.ts`) are imported from their own folder only.
  * - No import cycles, inside a folder or across folders.
  *
@@ -25,7 +25,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["net"],
   ["tls"],
   ["client"],
-  ["server", "bench", "ping"],
+  ["server", "bench", "ping", "soak"],
   ["cli"],
 ];
 

@@ -1,7 +1,7 @@
 /**
  * Resolves after `ms`, or as soon as `signal` aborts, whichever is first.
  *
- * @param ms How long to wait.
+ * @param ms How long to wait; zero or less resolves on the next timer turn.
  * @param signal Ends the wait early; never rejects.
  */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
@@ -12,7 +12,7 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, Math.max(0, ms));
     signal?.addEventListener("abort", done, { once: true });
   });
 }

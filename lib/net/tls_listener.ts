@@ -53,12 +53,6 @@ export interface TlsStreamConn extends StreamConn {
 }
 
 /**
- * How long an internal connection waits for its relay socket to claim it
- * (microseconds, in practice) before it is taken for a stranger's.
- */
-const UNCLAIMED_TIMEOUT_MS = 1_000;
-
-/**
  * Each direction of the relay copies through one buffer that starts at the
  * small size (an idle client pins it) and doubles while reads fill it, up
  * to one full TLS record and its overhead.
@@ -112,22 +106,20 @@ class RelayedTlsListener implements StreamListener<TlsStreamConn>, Disposable {
   readonly addr: Deno.Addr;
   readonly #front: Deno.TcpListener;
   readonly #back: Deno.TlsListener;
-  /** Relay sockets waiting for the internal listener to accept their peer. */
-  readonly #expected = new Map<number, (conn: Deno.TlsConn) => void>();
-  /** Internal connections accepted before their relay socket asked. */
-  readonly #arrived = new Map<
-    number,
-    { conn: Deno.TlsConn; expiry: ReturnType<typeof setTimeout> }
-  >();
   #closed = false;
 
   constructor(front: Deno.TcpListener, back: Deno.TlsListener) {
     this.addr = front.addr;
     this.#front = front;
     this.#back = back;
-    this.#acceptBack();
   }
 
+  /**
+   * The next client, relayed to the internal TLS listener. One call at a
+   * time (as an accept loop makes them): the internal connection accepted
+   * next is then this call's own relay socket, told apart from a stranger
+   * who found the internal port by its port number.
+   */
   async accept(): Promise<TlsStreamConn> {
     // A client reset before we got to it fails here like any accept error.
     const client = await this.#front.accept();
@@ -138,46 +130,17 @@ class RelayedTlsListener implements StreamListener<TlsStreamConn>, Disposable {
         port: this.#back.addr.port,
       });
       const port = relay.localAddr.port;
-      const arrived = this.#arrived.get(port);
-      this.#arrived.delete(port);
-      clearTimeout(arrived?.expiry);
-      const tls = arrived?.conn ??
-        await new Promise<Deno.TlsConn>((resolve) =>
-          this.#expected.set(port, resolve)
-        );
-      return new RelayedTlsConn(client, relay, tls);
+      while (true) {
+        const tls = await this.#back.accept();
+        if ((tls.remoteAddr as Deno.NetAddr).port === port) {
+          return new RelayedTlsConn(client, relay, tls);
+        }
+        closeQuietly(tls); // another local program found the internal port
+      }
     } catch (error) {
       closeQuietly(client);
       if (relay !== undefined) closeQuietly(relay);
       throw error;
-    }
-  }
-
-  /** Hands each internal connection to the relay socket it belongs to. */
-  async #acceptBack(): Promise<void> {
-    while (true) {
-      let conn: Deno.TlsConn;
-      try {
-        conn = await this.#back.accept();
-      } catch {
-        if (this.#closed) return;
-        continue; // one failed internal accept concerns that connection only
-      }
-      const port = (conn.remoteAddr as Deno.NetAddr).port;
-      const deliver = this.#expected.get(port);
-      this.#expected.delete(port);
-      if (deliver !== undefined) {
-        deliver(conn);
-        continue;
-      }
-      // Usually our relay socket's connect has not returned yet; it claims
-      // this at once. Anything unclaimed after a moment came from another
-      // local program that found the internal port: close it.
-      const expiry = setTimeout(() => {
-        this.#arrived.delete(port);
-        closeQuietly(conn);
-      }, UNCLAIMED_TIMEOUT_MS);
-      this.#arrived.set(port, { conn, expiry });
     }
   }
 
@@ -186,11 +149,6 @@ class RelayedTlsListener implements StreamListener<TlsStreamConn>, Disposable {
     this.#closed = true;
     this.#front.close();
     this.#back.close();
-    for (const { conn, expiry } of this.#arrived.values()) {
-      clearTimeout(expiry);
-      closeQuietly(conn);
-    }
-    this.#arrived.clear();
   }
 
   [Symbol.dispose](): void {

@@ -1,0 +1,181 @@
+/**
+ * `deno task soak [--duration 60s] [--json]`: starts a plain and a TLS echo
+ * server (server.ts), runs the hostile mix of lib/soak against them while
+ * probes verify every byte, watches the servers' memory and descriptors,
+ * stops them with SIGTERM, and prints a table. Exit code 0 only if every
+ * probe came back intact and both servers exited 0.
+ *
+ * @module
+ */
+
+import {
+  parseFlags,
+  parseFlagValue,
+  positiveDuration,
+} from "../lib/cli/mod.ts";
+import { writeStderr, writeStdout } from "../lib/log/mod.ts";
+import {
+  formatSoakReport,
+  runSoak,
+  type ServerObservation,
+  soakPassed,
+  soakToJson,
+} from "../lib/soak/mod.ts";
+
+const SERVER = new URL("../server.ts", import.meta.url).pathname;
+const SAMPLE_INTERVAL_MS = 250;
+
+/** A server process under observation. */
+interface WatchedServer extends AsyncDisposable {
+  port: number;
+  /** Stops it with SIGTERM and returns what was seen. */
+  stop(): Promise<ServerObservation>;
+}
+
+/** What `command path` prints; empty if it fails (the process is gone). */
+async function output(command: string, path: string): Promise<string> {
+  const { stdout, success } = await new Deno.Command(command, {
+    args: [path],
+    stderr: "null",
+  }).output();
+  return success ? new TextDecoder().decode(stdout) : "";
+}
+
+async function startServer(args: string[]): Promise<WatchedServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-write",
+      SERVER,
+      "--port",
+      "0",
+      "--quiet",
+      "--log-format",
+      "json",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let printed = "";
+  while (!/listening on (?:tls )?\S+:(\d+)\n/.test(printed)) {
+    const { value, done } = await stdout.read();
+    if (done) throw new Error(`server did not start: ${printed}`);
+    printed += value;
+  }
+  const port = Number(/listening on (?:tls )?\S+:(\d+)\n/.exec(printed)?.[1]);
+  // Keep only the last line of the log: the shutdown summary.
+  let lastLine = "";
+  const stderr = (async () => {
+    for await (
+      const text of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      const lines = text.trimEnd().split("\n");
+      lastLine = lines.at(-1) || lastLine;
+    }
+  })();
+  const drainStdout = (async () => {
+    while (!(await stdout.read()).done) { /* the fingerprint line */ }
+  })();
+  const seen = { rss: 0, descriptors: 0 };
+  const sample = async () => {
+    // Deno wants --allow-all to read another process's /proc entries;
+    // cat and ls need only --allow-run.
+    const [status, fds] = await Promise.all([
+      output("cat", `/proc/${child.pid}/status`),
+      output("ls", `/proc/${child.pid}/fd`),
+    ]);
+    seen.rss = Math.max(
+      seen.rss,
+      Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024,
+    );
+    seen.descriptors = Math.max(
+      seen.descriptors,
+      fds.split("\n").filter(Boolean).length,
+    );
+  };
+  let sampling = sample();
+  const timer = setInterval(() => {
+    sampling = sampling.then(sample);
+  }, SAMPLE_INTERVAL_MS);
+  let stopped: Promise<ServerObservation> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      clearInterval(timer);
+      await sampling;
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      await Promise.all([stderr, drainStdout]);
+      const summary = JSON.parse(lastLine || "{}");
+      return {
+        peakRssBytes: seen.rss,
+        peakDescriptors: seen.descriptors,
+        bufferPeakBytes: summary.buffer_peak_bytes ?? 0,
+        bufferBudgetBytes: summary.buffer_budget_bytes ?? 0,
+        acceptErrors: summary.accept_errors ?? 0,
+        exitCode: code,
+      };
+    })();
+  return {
+    port,
+    stop,
+    async [Symbol.asyncDispose](): Promise<void> {
+      await stop();
+    },
+  };
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    duration: { type: "string" },
+    json: { type: "boolean" },
+  });
+  const duration = parseFlagValue(
+    "duration",
+    (values.duration as string | undefined) ?? "60s",
+    positiveDuration,
+  );
+  const dir = await Deno.makeTempDir({ prefix: "echo-soak-" });
+  try {
+    const certFile = `${dir}/cert.pem`;
+    await using tcp = await startServer([]);
+    await using tls = await startServer([
+      "--tls",
+      "--tls-cert-out",
+      certFile,
+      // Short enough that silent clients come and go several times a run,
+      // long enough for a real client on a saturated two-core machine.
+      "--handshake-timeout",
+      "5s",
+    ]);
+    if (!values.json) {
+      writeStderr(
+        `soak: ${
+          duration / 1000
+        } s against 127.0.0.1:${tcp.port} (TCP) and :${tls.port} (TLS)\n`,
+      );
+    }
+    const tally = await runSoak({
+      tcp: { transport: "tcp", hostname: "127.0.0.1", port: tcp.port },
+      tls: {
+        endpoint: { transport: "tcp", hostname: "127.0.0.1", port: tls.port },
+        client: { caCerts: [await Deno.readTextFile(certFile)] },
+      },
+      duration,
+    });
+    const servers = { tcp: await tcp.stop(), tls: await tls.stop() };
+    writeStdout(
+      values.json
+        ? JSON.stringify(soakToJson(tally, servers)) + "\n"
+        : formatSoakReport(tally, servers),
+    );
+    return soakPassed(tally, servers) ? 0 : 1;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
