@@ -3,15 +3,13 @@
  * (`echo-client [options] [MESSAGE...]`), measure a server under load
  * (`echo-client bench`), or probe it like ping (`echo-client ping`). The
  * work lives in `lib/`; this file wires each command line to its run
- * function.
+ * function (bench and ping run theirs in a Worker, for fair scheduling).
  *
  * @module
  */
 
-import { runLoad } from "./lib/bench/mod.ts";
 import * as cli from "./lib/cli/mod.ts";
 import { runClient } from "./lib/client/mod.ts";
-import { runPing } from "./lib/ping/mod.ts";
 
 /**
  * Runs `echo-client` with `args`: `bench` and `ping` are subcommands.
@@ -26,10 +24,7 @@ export async function main(args: string[]): Promise<number> {
       name: "echo-client bench",
       help: cli.BENCH_HELP,
       parse: cli.parseBenchArgs,
-      async run(flags): Promise<number> {
-        using options = cli.benchOptions(flags);
-        return cli.reportBench(await runLoad(options), flags);
-      },
+      run: cli.benchCommand,
     });
   }
   if (subcommand === "ping") {
@@ -37,10 +32,7 @@ export async function main(args: string[]): Promise<number> {
       name: "echo-client ping",
       help: cli.PING_HELP,
       parse: cli.parsePingArgs,
-      async run(flags): Promise<number> {
-        using options = await cli.pingOptions(flags);
-        return cli.reportPing(await runPing(options), flags);
-      },
+      run: cli.pingCommand,
     });
   }
   return await cli.runCommand(args, {

@@ -12,6 +12,17 @@ import {
   type ServeSummary,
 } from "../lib/server/mod.ts";
 
+/**
+ * The permissions the README's `deno run` commands and `deno task serve` /
+ * `client` give: network, reading the library's own modules (its Workers
+ * load them), and the one environment variable the Workers need.
+ */
+export const PROGRAM_PERMISSIONS = [
+  "--allow-net",
+  `--allow-read=${new URL("../lib", import.meta.url).pathname}`,
+  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
+];
+
 /** Path of the server entry script. */
 export const SERVER_SCRIPT = new URL("../server.ts", import.meta.url).pathname;
 /** Path of the client entry script. */
@@ -133,7 +144,7 @@ export interface ServerProcess extends AsyncDisposable {
 export interface StartServerOptions {
   /** A command the server runs under, e.g. `["prlimit", "--nofile=64"]`. */
   wrapper?: string[];
-  /** Deno permission flags. @default {["--allow-net"]} */
+  /** Deno permission flags. @default {PROGRAM_PERMISSIONS} */
   permissions?: string[];
   /** Where to listen. @default {["--port", "0"]} */
   address?: string[];
@@ -147,7 +158,7 @@ export async function startServer(
   const command = [
     Deno.execPath(),
     "run",
-    ...(options.permissions ?? ["--allow-net"]),
+    ...(options.permissions ?? PROGRAM_PERMISSIONS),
     SERVER_SCRIPT,
     ...(options.address ?? ["--port", "0"]),
     ...args,
@@ -194,13 +205,13 @@ export interface CommandResult {
 
 /**
  * Runs `deno run <permissions> <script> ...args`, with optional stdin
- * bytes; permissions default to `--allow-net`.
+ * bytes; permissions default to {@linkcode PROGRAM_PERMISSIONS}.
  */
 export async function runScript(
   script: string,
   args: string[],
   stdin?: Uint8Array,
-  permissions: string[] = ["--allow-net"],
+  permissions: string[] = PROGRAM_PERMISSIONS,
 ): Promise<CommandResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, script, ...args],

@@ -9,6 +9,7 @@ import {
   compileArgs,
   isRuntimeDownloadFailure,
   PERMISSIONS,
+  WORKER_MODULES,
 } from "../tools/compile.ts";
 import { VERSION } from "../lib/cli/mod.ts";
 import { LineCollector } from "./_helpers.ts";
@@ -49,17 +50,25 @@ if (skipReason !== undefined) {
   console.warn(`SKIP compiled binaries: ${skipReason}`);
 }
 
-Deno.test("compile tasks bake in network and file permission and nothing else", () => {
+Deno.test("compile tasks bake in network, file and one environment variable's permission and nothing else, and embed the Worker modules", () => {
   assert.deepEqual([...PERMISSIONS], [
     "--allow-net",
     "--allow-read",
     "--allow-write",
+    "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
   ]);
   for (const program of ["echo-server", "echo-client"] as const) {
     const args = compileArgs(program, "out");
     assert.ok(
-      !args.some((arg) => /^--allow-(env|run|ffi|sys|all)|^-A$/.test(arg)),
+      !args.some((arg) =>
+        /^--allow-(run|ffi|sys|all)|^-A$|^--allow-env$/.test(arg)
+      ),
     );
+    for (const module of WORKER_MODULES[program]) {
+      const at = args.findIndex((arg) => arg.endsWith(module));
+      assert.equal(args[at - 1], "--include", `${program} embeds ${module}`);
+      assert.ok(Deno.statSync(args[at] as string).isFile);
+    }
   }
 });
 
@@ -70,7 +79,7 @@ Deno.test({
   ignore: skipReason !== undefined,
   async fn(): Promise<void> {
     const server = new Deno.Command(serverExe, {
-      args: ["--port", "0"],
+      args: ["--port", "0", "--workers", "2"],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -85,6 +94,15 @@ Deno.test({
       }).output();
       assert.equal(client.code, 0);
       assert.equal(new TextDecoder().decode(client.stdout), "compiled ok\n");
+      // bench runs its load in an embedded Worker.
+      const bench = await new Deno.Command(clientExe, {
+        args: ["bench", "--port", port, "--count", "100", "--json"],
+      }).output();
+      assert.equal(bench.code, 0);
+      assert.equal(
+        JSON.parse(new TextDecoder().decode(bench.stdout)).completed,
+        100,
+      );
       const version = await new Deno.Command(clientExe, { args: ["--version"] })
         .output();
       assert.equal(

@@ -8,6 +8,7 @@ import net from "node:net";
 import {
   connect,
   LineCollector,
+  PROGRAM_PERMISSIONS,
   SERVER_SCRIPT,
   startServer,
 } from "./_helpers.ts";
@@ -98,7 +99,7 @@ Deno.test("after a storm of resets before accept a new client is echoed at once,
 
 Deno.test("with a stderr that is never read the server keeps serving, and exits 0 on SIGTERM", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", SERVER_SCRIPT, "--port", "0"],
+    args: ["run", ...PROGRAM_PERMISSIONS, SERVER_SCRIPT, "--port", "0"],
     stdin: "null",
     stdout: "piped",
     stderr: "piped", // and never read: the pipe fills after ~64 KiB
@@ -130,7 +131,7 @@ Deno.test("with a stderr that is never read the server keeps serving, and exits 
 
 Deno.test("once a stalled stderr is read again, a line says how many log lines were dropped", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", SERVER_SCRIPT, "--port", "0"],
+    args: ["run", ...PROGRAM_PERMISSIONS, SERVER_SCRIPT, "--port", "0"],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

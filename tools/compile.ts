@@ -4,8 +4,10 @@
  *   deno task compile       # this platform
  *   deno task compile:all   # all six `deno compile --target` platforms
  *
- * The binaries get network permission and nothing else: no file, env or
- * run access is baked in. Everything they import is embedded at build time.
+ * The binaries get network permission, file access for the paths users
+ * name, and env access to one variable (see PERMISSIONS); no run, FFI or
+ * system access. Everything they import is embedded at build time, the
+ * Worker modules included.
  *
  * @module
  */
@@ -32,14 +34,26 @@ export const TARGETS = [
  * must open (`--tls-cert`, `--tls-key`, `--ca`), create (`--tls-cert-out`,
  * the `--unix` socket) or remove (a stale `--unix` socket). A compiled
  * binary cannot ask for more at run time, and the paths are the user's, so
- * they cannot be narrowed here. No environment, subprocess, FFI or system
- * access.
+ * they cannot be narrowed here. Env access is for one variable only,
+ * `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, which the programs set for their
+ * Workers so that sockets are scheduled fairly (lib/net/fair_scheduling.ts).
+ * No other environment, subprocess, FFI or system access.
  */
 export const PERMISSIONS = [
   "--allow-net",
   "--allow-read",
   "--allow-write",
+  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
 ] as const;
+
+/**
+ * Worker modules each program starts with `new Worker(url)`: `deno compile`
+ * embeds only what is statically imported, so these must be included.
+ */
+export const WORKER_MODULES = {
+  "echo-server": ["lib/server/_worker.ts"],
+  "echo-client": ["lib/cli/_bench_worker.ts", "lib/cli/_ping_worker.ts"],
+} as const;
 
 /**
  * V8 flags for the server. A 1 MiB young generation (the default grows to
@@ -70,6 +84,10 @@ export function compileArgs(
     ...(program === "echo-server"
       ? [`--v8-flags=${SERVER_V8_FLAGS.join(",")}`]
       : []),
+    ...WORKER_MODULES[program].flatMap((module) => [
+      "--include",
+      `${ROOT}${module}`,
+    ]),
     ...(target === undefined ? [] : ["--target", target]),
     "--output",
     output,

@@ -52,3 +52,22 @@ export function onShutdownSignals(): ShutdownSignal {
     },
   };
 }
+
+/**
+ * Ctrl-C (SIGINT) as an `AbortSignal`, for commands that stop early and
+ * still report (bench, ping); a second Ctrl-C exits at once with 130.
+ *
+ * @returns The signal; dispose it to remove the listener.
+ */
+export function onInterrupt(): ShutdownSignal {
+  const stop = new AbortController();
+  const listener = () => {
+    if (!stop.signal.aborted) return stop.abort("SIGINT");
+    Deno.exit(ExitCode.Interrupted);
+  };
+  Deno.addSignalListener("SIGINT", listener);
+  return {
+    signal: stop.signal,
+    [Symbol.dispose]: () => Deno.removeSignalListener("SIGINT", listener),
+  };
+}

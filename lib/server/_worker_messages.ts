@@ -1,33 +1,30 @@
 /**
- * The messages between the main thread and a `--workers` thread.
+ * The messages between the main thread and a serving Worker.
  *
  * @module
  */
 
-import type { ServeLimits, ServeSummary } from "./echo_server.ts";
-import type { TlsSettings } from "../net/mod.ts";
-import type { LoggerOptions } from "../log/mod.ts";
+import type { ErrorMessage } from "../net/mod.ts";
+import type {
+  ServiceAddresses,
+  ServiceSettings,
+  ServiceTotals,
+} from "./echo_service.ts";
 
-/** What a worker needs to serve, sent as its first message. */
-export interface WorkerSettings {
-  /** Address to listen on. */
-  host: string;
-  /** The port the main listener bound (never 0 here). */
-  port: number;
-  /** This worker's number, for its log lines (the main thread is 1). */
-  worker: number;
-  /** Echo and limit settings, as for {@linkcode serveEcho}. */
-  options: ServeLimits;
-  /** Log format and verbosity. */
-  log: Pick<LoggerOptions, "format" | "quiet">;
-  /** Serve TLS with this certificate and key. */
-  tls?: TlsSettings;
-  /** The server-wide buffer budget: its limit and shared counters. */
-  budget: { limit: number; counters: SharedArrayBuffer };
-}
+/** What the main thread tells a worker. */
+export type WorkerCommand =
+  | { type: "start"; settings: ServiceSettings }
+  | { type: "stop" };
 
 /** What a worker reports back. */
 export type WorkerReport =
-  | { type: "listening" }
-  | { type: "stopped"; summary: ServeSummary; logLinesDropped: number }
-  | { type: "failed"; message: string };
+  | {
+    type: "listening";
+    addresses: ServiceAddresses;
+    maxIoEventsPerTick: string | undefined;
+  }
+  /** Answer to `stop`: no more accepting; `stopped` follows the drain. */
+  | { type: "draining" }
+  | { type: "stopped"; totals: ServiceTotals }
+  /** The error, rebuilt by the main thread so its exit code stays right. */
+  | { type: "failed"; error: ErrorMessage };

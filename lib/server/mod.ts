@@ -12,3 +12,4 @@ export * from "./udp_echo_server.ts";
 export * from "./worker_pool.ts";
 export * from "./run_server.ts";
 export * from "./buffer_budget.ts";
+export * from "./echo_service.ts";

@@ -8,10 +8,11 @@
 
 import {
   type AcceptErrorKind,
+  canStartWorker,
   type Endpoint,
+  FAIRNESS_VARIABLE,
   isLoopback,
-  type Listeners,
-  openListeners,
+  prepareFairWorkers,
   type TlsSettings,
 } from "../net/mod.ts";
 import {
@@ -25,18 +26,16 @@ import {
   fingerprint,
   generateSelfSigned,
 } from "../tls/mod.ts";
-import {
-  serveEcho,
-  type ServeLimits,
-  type ServeSummary,
-} from "./echo_server.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
-import { serveUdpEcho, type UdpSummary } from "./udp_echo_server.ts";
+import type { ServeLimits, ServeSummary } from "./echo_server.ts";
 import {
-  type EchoWorkers,
-  startEchoWorkers,
-  type WorkerTotals,
-} from "./worker_pool.ts";
+  type ServiceAddresses,
+  type ServiceSettings,
+  type ServiceTotals,
+  startEchoService,
+} from "./echo_service.ts";
+import type { UdpSummary } from "./udp_echo_server.ts";
+import { startEchoWorkers, WORKER_ROOT } from "./worker_pool.ts";
 
 /** Where the TLS certificate comes from. */
 export type ServerTls =
@@ -144,54 +143,48 @@ export async function runServer(
   options: RunServerOptions,
 ): Promise<ServerSummary> {
   const { endpoint, workers = 1, log = {}, signal } = options;
+  const logger = new Logger(log);
   const tls = options.tls === undefined ? undefined : await loadTls(options);
-  using listeners: Listeners = await openListeners({
-    endpoint,
-    stream: options.tcp ?? true,
-    udp: options.udp ?? false,
-    reusePort: workers > 1,
-    ...(tls !== undefined && { tls }),
-  });
-  const { stream, datagram } = listeners;
-  const logger = new Logger(
-    workers > 1 ? { ...log, context: { worker: 1 } } : log,
-  );
-  const serveOptions = {
-    ...(options.idleTimeout !== undefined &&
-      { idleTimeout: options.idleTimeout }),
-    ...(options.drainTimeout !== undefined &&
-      { drainTimeout: options.drainTimeout }),
-    ...(options.maxBufferSize !== undefined &&
-      { maxBufferSize: options.maxBufferSize }),
-    ...(options.handshakeTimeout !== undefined &&
-      { handshakeTimeout: options.handshakeTimeout }),
-    maxConnections: Math.ceil((options.maxConnections ?? Infinity) / workers),
-  };
   const budget = new BufferBudget(
     options.bufferBudget ?? DEFAULT_BUFFER_BUDGET,
   );
-  let pool: EchoWorkers | undefined;
-  if (stream !== undefined && workers > 1) {
-    const { hostname, port } = stream.addr as Deno.NetAddr;
-    pool = await startEchoWorkers(workers - 1, {
-      host: hostname,
-      port,
-      worker: 2,
-      options: serveOptions,
-      budget: { limit: budget.limit, counters: budget.shared },
-      log,
-      ...(tls !== undefined && { tls }),
-    });
-  }
+  const settings: ServiceSettings = {
+    endpoint,
+    tcp: options.tcp ?? true,
+    udp: options.udp ?? false,
+    ...(options.udpRate !== undefined && { udpRate: options.udpRate }),
+    reusePort: false,
+    ...(tls !== undefined && { tls }),
+    limits: {
+      ...(options.idleTimeout !== undefined &&
+        { idleTimeout: options.idleTimeout }),
+      ...(options.drainTimeout !== undefined &&
+        { drainTimeout: options.drainTimeout }),
+      ...(options.maxBufferSize !== undefined &&
+        { maxBufferSize: options.maxBufferSize }),
+      ...(options.handshakeTimeout !== undefined &&
+        { handshakeTimeout: options.handshakeTimeout }),
+      maxConnections: Math.ceil((options.maxConnections ?? Infinity) / workers),
+    },
+    budget: { limit: budget.limit, counters: budget.shared },
+    log,
+  };
+  const service = await startServing(settings, workers, logger);
+  const { stream, datagram } = service.addresses;
+  logger.event("serving", {
+    threads: workers,
+    in_workers: !service.inThisThread,
+    max_io_events_per_tick: service.maxIoEventsPerTick ?? "default",
+  });
   await options.onListening?.({
-    ...(stream !== undefined && { stream: stream.addr }),
-    ...(datagram !== undefined && { datagram: datagram.addr }),
+    ...(stream !== undefined && { stream }),
+    ...(datagram !== undefined && { datagram }),
     ...(tls !== undefined &&
       { tls: { cert: tls.cert, fingerprint: await fingerprint(tls.cert) } }),
   });
   if (
     datagram !== undefined &&
-    !isLoopback((datagram.addr as Deno.NetAddr).hostname)
+    !isLoopback((datagram as Deno.NetAddr).hostname)
   ) {
     logger.event("warning", {
       message:
@@ -200,47 +193,32 @@ export async function runServer(
     });
   }
 
-  const stop = new AbortController();
-  const onAbort = () => {
-    logger.event("shutdown", {
-      signal: signal?.reason === undefined ? undefined : String(signal.reason),
-      drain_timeout_ms: options.drainTimeout,
-    });
-    stop.abort();
-  };
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener("abort", onAbort, { once: true });
-  const stopWorkers = new Promise<WorkerTotals[]>((resolve, reject) => {
-    stop.signal.addEventListener("abort", () => {
-      (pool?.stop() ?? Promise.resolve([])).then(resolve, reject);
-    }, { once: true });
+  if (!signal?.aborted) {
+    await new Promise((resolve) =>
+      signal?.addEventListener("abort", resolve, { once: true })
+    );
+  }
+  // Logged once no thread accepts any more: from then on, new clients are
+  // refused.
+  await service.stopAccepting();
+  logger.event("shutdown", {
+    signal: signal?.reason === undefined ? undefined : String(signal.reason),
+    drain_timeout_ms: options.drainTimeout,
   });
-  const [main, udp] = await Promise.all([
-    stream === undefined ? undefined : serveEcho(stream, {
-      ...serveOptions,
-      budget,
-      signal: stop.signal,
-      logger,
-    }),
-    datagram === undefined ? undefined : serveUdpEcho(datagram, {
-      signal: stop.signal,
-      ...(options.udpRate !== undefined && { rate: options.udpRate }),
-      logger,
-    }),
-  ]);
-  const workerTotals = await stopWorkers;
+  const totals = await service.stop();
+  const udp = totals.find((part) => part.udp !== undefined)?.udp;
   const summary: ServerSummary = {
-    ...sumServed([main, ...workerTotals.map((totals) => totals.summary)]),
+    ...sumServed(totals.map((part) => part.served)),
     bufferBudget: budget.limit,
     bufferPeak: budget.peak,
-    logLinesDropped: workerTotals.reduce(
-      (total, worker) => total + worker.logLinesDropped,
-      stderrLines.dropped,
+    logLinesDropped: totals.reduce(
+      (total, part) => total + part.logLinesDropped,
+      // The main thread's own lines, when it does not serve itself.
+      service.inThisThread ? 0 : stderrLines.dropped,
     ),
     ...(udp !== undefined && { udp }),
   };
-  // The totals cover every worker, so they are not logged as worker 1's.
-  new Logger(log).event("stopped", {
+  logger.event("stopped", {
     ...(stream !== undefined && {
       connections: summary.connections,
       refused: summary.refused,
@@ -262,6 +240,57 @@ export async function runServer(
   // stderr that nobody reads.
   await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
   return summary;
+}
+
+/** Serving, in Workers or in this thread. */
+interface Serving {
+  /** Resolves once no thread accepts any more. */
+  stopAccepting(): Promise<void>;
+  addresses: ServiceAddresses;
+  maxIoEventsPerTick: string | undefined;
+  /** Whether the service runs in this thread (no Workers). */
+  inThisThread: boolean;
+  stop(): Promise<ServiceTotals[]>;
+}
+
+/**
+ * Serves in Workers, where sockets are scheduled fairly. Under `deno run`
+ * without read permission for `lib/`, a Worker cannot load: one thread is
+ * then served here, with a warning, and more are refused.
+ */
+async function startServing(
+  settings: ServiceSettings,
+  workers: number,
+  logger: Logger,
+): Promise<Serving> {
+  const fairness = prepareFairWorkers();
+  if (canStartWorker(WORKER_ROOT)) {
+    const pool = await startEchoWorkers(settings, workers);
+    if (fairness === "no-permission") {
+      logger.event("warning", {
+        message:
+          `No env permission for ${FAIRNESS_VARIABLE}: busy connections may wait up to a second (run with --allow-env=${FAIRNESS_VARIABLE})`,
+      });
+    }
+    return { ...pool, inThisThread: false };
+  }
+  if (workers > 1) {
+    throw new Deno.errors.NotCapable(
+      `--workers also needs --allow-read for lib/ under deno run (its threads load their modules from ${WORKER_ROOT.pathname})`,
+    );
+  }
+  const service = await startEchoService(settings);
+  logger.event("warning", {
+    message:
+      `No read permission for ${WORKER_ROOT.pathname}: serving without fair scheduling, busy connections may wait up to a second (run with --allow-read=lib --allow-env=${FAIRNESS_VARIABLE}, as deno task serve does)`,
+  });
+  return {
+    addresses: service.addresses,
+    maxIoEventsPerTick: service.maxIoEventsPerTick,
+    inThisThread: true,
+    stopAccepting: () => Promise.resolve(service.stopAccepting()),
+    stop: async () => [await service.stop()],
+  };
 }
 
 /**

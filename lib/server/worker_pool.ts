@@ -1,7 +1,9 @@
 /**
- * `--workers N`: more event loops on the same port. Each worker is a
- * thread with its own Deno event loop and its own listener bound with
- * `SO_REUSEPORT`, so the Linux kernel spreads new connections across them.
+ * Serving in Workers: one thread per `--workers`, each with its own Deno
+ * event loop and its own listener bound with `SO_REUSEPORT`, so the Linux
+ * kernel spreads new connections across them. Workers also schedule their
+ * sockets fairly, which the main runtime cannot (see fair_scheduling.ts in
+ * net/).
  *
  * Threads rather than child processes, so that the binary needs no
  * permission to run programs: network permission is still the only one.
@@ -9,101 +11,163 @@
  * @module
  */
 
-import type { ServeSummary } from "./echo_server.ts";
-import type { WorkerReport, WorkerSettings } from "./_worker_messages.ts";
+import type {
+  ServiceAddresses,
+  ServiceSettings,
+  ServiceTotals,
+} from "./echo_service.ts";
+import { errorFromMessage } from "../net/mod.ts";
+import type { WorkerCommand, WorkerReport } from "./_worker_messages.ts";
 
-export type { WorkerSettings } from "./_worker_messages.ts";
+/** The worker module, and the folder everything it imports lives in. */
+export const WORKER_MODULE = new URL("./_worker.ts", import.meta.url);
+/** The folder a worker loads its modules from (`lib/`). */
+export const WORKER_ROOT = new URL("../", import.meta.url);
 
-/** Running workers; {@linkcode stop} drains them. */
+/** Running workers. */
 export interface EchoWorkers {
+  /** Where the first worker listens (the others share its port). */
+  addresses: ServiceAddresses;
+  /** Resolves once every worker has stopped accepting. */
+  stopAccepting(): Promise<void>;
+  /** The scheduling setting the first worker's runtime started with. */
+  maxIoEventsPerTick: string | undefined;
   /** Starts every worker's drain and resolves with their totals. */
-  stop(): Promise<WorkerTotals[]>;
+  stop(): Promise<ServiceTotals[]>;
 }
 
-/** What one worker served, and the log lines it had to drop. */
-export interface WorkerTotals {
-  /** The worker's serving totals. */
-  summary: ServeSummary;
-  /** Log lines the worker dropped because stderr was not being read. */
-  logLinesDropped: number;
+/** One worker and what it reports, in order. */
+class ServingWorker {
+  readonly #worker: Worker;
+  /** Reports nobody has asked for yet. */
+  readonly #inbox: WorkerReport[] = [];
+  /** Callers waiting for a report. */
+  readonly #waiting: ((report: WorkerReport) => void)[] = [];
+
+  constructor() {
+    this.#worker = new Worker(WORKER_MODULE.href, { type: "module" });
+    this.#worker.onmessage = (event: MessageEvent<WorkerReport>) =>
+      this.#deliver(event.data);
+    // A worker that cannot even load reports here instead of crashing
+    // the server.
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#deliver({
+        type: "failed",
+        error: { name: "Error", message: event.message },
+      });
+    };
+  }
+
+  #deliver(report: WorkerReport): void {
+    const waiter = this.#waiting.shift();
+    if (waiter === undefined) this.#inbox.push(report);
+    else waiter(report);
+  }
+
+  /** Sends `command`; resolves with the worker's answer. */
+  send(command: WorkerCommand): Promise<WorkerReport> {
+    this.#worker.postMessage(command);
+    return this.next();
+  }
+
+  /** The worker's next report; a failure rejects. */
+  async next(): Promise<WorkerReport> {
+    const report = this.#inbox.shift() ??
+      await new Promise<WorkerReport>((resolve) => this.#waiting.push(resolve));
+    if (report.type !== "failed") return report;
+    this.terminate();
+    throw errorFromMessage(report.error);
+  }
+
+  terminate(): void {
+    this.#worker.terminate();
+  }
 }
 
 /**
- * Starts `count` workers serving on `settings.port` and resolves once all
- * of them are listening.
+ * Starts `count` workers: the first listens as `settings` say (port 0 is
+ * fine), the others on the port it was given, stream only.
  *
- * @param count How many workers (besides the main thread).
- * @param settings What to serve; `worker` numbers start at `settings.worker`.
- * @returns Handles to stop them.
- * @throws {Error} If a worker cannot listen.
+ * @param settings What to serve.
+ * @param count How many workers, at least 1.
+ * @returns Handles to stop them, once all listen.
+ * @throws {Deno.errors.AddrInUse} And the other listen errors.
  *
  * @example
  * ```ts
  * import { startEchoWorkers } from "./worker_pool.ts";
- * const workers = await startEchoWorkers(1, {
- *   host: "127.0.0.1", port: 7007, worker: 2, options: {}, log: {},
+ * const workers = await startEchoWorkers({
+ *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   tcp: true, udp: false, reusePort: false, limits: {}, log: {},
  *   budget: { limit: 1 << 26, counters: new SharedArrayBuffer(16) },
- * });
+ * }, 1);
  * await workers.stop();
  * ```
  */
 export async function startEchoWorkers(
+  settings: ServiceSettings,
   count: number,
-  settings: WorkerSettings,
 ): Promise<EchoWorkers> {
-  const started = Array.from({ length: count }, (_, i) => {
-    const worker = new Worker(
-      new URL("./_worker.ts", import.meta.url).href,
-      {
-        type: "module",
-      },
-    );
-    const listening = Promise.withResolvers<void>();
-    const stopped = Promise.withResolvers<WorkerTotals>();
-    worker.onmessage = (event: MessageEvent<WorkerReport>) => {
-      const report = event.data;
-      if (report.type === "listening") listening.resolve();
-      if (report.type === "stopped") stopped.resolve(report);
-      if (report.type === "failed") {
-        const error = new Error(
-          `Worker ${settings.worker + i} failed: ${report.message}`,
-        );
-        listening.reject(error);
-        stopped.reject(error);
-      }
-    };
-    // A worker that cannot even load (e.g. no read permission for its
-    // module under `deno run`) reports here instead of crashing the server.
-    worker.onerror = (event) => {
-      event.preventDefault();
-      const error = /Requires \w+ access/.test(event.message)
-        ? new Deno.errors.NotCapable(
-          `Worker ${settings.worker + i} cannot load: ${
-            event.message.replace(/, run again.*$/, "")
-          } (under deno run, --workers also needs --allow-read for lib/)`,
-        )
-        : new Error(`Worker ${settings.worker + i} failed: ${event.message}`);
-      listening.reject(error);
-      stopped.reject(error);
-    };
-    stopped.promise.catch(() => {}); // reported through `listening` or `stop()`
-    worker.postMessage({ ...settings, worker: settings.worker + i });
-    return { worker, listening: listening.promise, stopped: stopped.promise };
-  });
+  const several = count > 1;
+  const workers = [new ServingWorker()];
   try {
-    await Promise.all(started.map(({ listening }) => listening));
+    const first = await workers[0]!.send({
+      type: "start",
+      settings: {
+        ...settings,
+        reusePort: several,
+        ...(several && { worker: 1 }),
+      },
+    });
+    const { addresses, maxIoEventsPerTick } = first as Extract<
+      WorkerReport,
+      { type: "listening" }
+    >;
+    const { endpoint } = settings;
+    const port = (addresses.stream as Deno.NetAddr | undefined)?.port;
+    if (several && port !== undefined && endpoint.transport === "tcp") {
+      await Promise.all(
+        Array.from({ length: count - 1 }, (_, i) => {
+          const worker = new ServingWorker();
+          workers.push(worker);
+          return worker.send({
+            type: "start",
+            settings: {
+              ...settings,
+              endpoint: { ...endpoint, port },
+              udp: false,
+              reusePort: true,
+              worker: i + 2,
+            },
+          });
+        }),
+      );
+    }
+    let stopping: Promise<unknown> | undefined;
+    const stopAccepting = async (): Promise<void> => {
+      stopping ??= Promise.all(
+        workers.map((worker) => worker.send({ type: "stop" })),
+      );
+      await stopping;
+    };
+    return {
+      addresses,
+      maxIoEventsPerTick,
+      stopAccepting,
+      async stop(): Promise<ServiceTotals[]> {
+        await stopAccepting();
+        const reports = await Promise.all(
+          workers.map((worker) => worker.next()),
+        );
+        for (const worker of workers) worker.terminate();
+        return reports.map((report) =>
+          (report as { totals: ServiceTotals }).totals
+        );
+      },
+    };
   } catch (error) {
-    for (const { worker } of started) worker.terminate();
+    for (const worker of workers) worker.terminate();
     throw error;
   }
-  return {
-    async stop(): Promise<WorkerTotals[]> {
-      for (const { worker } of started) worker.postMessage("stop");
-      const summaries = await Promise.all(
-        started.map(({ stopped }) => stopped),
-      );
-      for (const { worker } of started) worker.terminate();
-      return summaries;
-    },
-  };
 }

@@ -10,7 +10,12 @@ import {
 } from "../_helpers.ts";
 
 // Unix sockets need file access to the socket path besides the network.
-const UNIX_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+const UNIX_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
+];
 
 Deno.test("server on --unix echoes binary data, half-closes, and removes its socket on exit", async () => {
   const dir = await Deno.makeTempDir();

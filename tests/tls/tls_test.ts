@@ -67,7 +67,12 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-const FILE_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+const FILE_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
+];
 
 Deno.test("TLS echo is byte-exact at the edge sizes, ends with close_notify, and serves clients at once", async () => {
   const material = await generateSelfSigned(["127.0.0.1"]);

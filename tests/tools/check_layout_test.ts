@@ -59,11 +59,11 @@ import "./side_effect.ts";
 new Worker(new URL("./_worker.ts", import.meta.url).href);
 `;
   assert.deepEqual(relativeImports(source), [
-    "./a.ts",
-    "../b/mod.ts",
-    "./c.ts",
-    "./side_effect.ts",
-    "./_worker.ts",
+    { specifier: "./a.ts", worker: false },
+    { specifier: "../b/mod.ts", worker: false },
+    { specifier: "./c.ts", worker: false },
+    { specifier: "./side_effect.ts", worker: false },
+    { specifier: "./_worker.ts", worker: true },
   ]);
 });
 

@@ -1,0 +1,113 @@
+/**
+ * Running a command's work in a Worker, where the runtime schedules its
+ * sockets fairly (see fair_scheduling.ts in net/): `echo-client bench` and
+ * `echo-client ping` measure latency, and a tail the runtime adds would be
+ * reported as the server's.
+ *
+ * The main thread only starts the Worker, forwards Ctrl-C as a stop, and
+ * returns the exit code the task returns; the task prints its own output.
+ *
+ * @module
+ */
+
+import { writeStderr } from "../log/mod.ts";
+import {
+  canStartWorker,
+  errorFromMessage,
+  type ErrorMessage,
+  errorToMessage,
+  FAIRNESS_VARIABLE,
+  prepareFairWorkers,
+  UsageError,
+} from "../net/mod.ts";
+
+/** A command's work: runs until done or until `signal` aborts. */
+export type Task<Args> = (args: Args, signal: AbortSignal) => Promise<number>;
+
+type TaskCommand<Args> = { type: "run"; args: Args } | { type: "stop" };
+type TaskReport = { type: "done"; code: number } | {
+  type: "failed";
+  error: ErrorMessage;
+};
+
+/** The folder a task Worker loads its modules from (`lib/`). */
+const LIB = new URL("../", import.meta.url);
+
+/**
+ * Runs `task` with `args` in a Worker loaded from `module` (which calls
+ * {@linkcode serveTask}), or in this thread, with a warning, when a Worker
+ * cannot load (`deno run` without read permission for `lib/`).
+ *
+ * @param module The worker module.
+ * @param task The same task, for this thread.
+ * @param args The parsed flags; plain data.
+ * @param signal Aborting it (Ctrl-C) asks the task to stop and report.
+ * @returns The task's exit code.
+ * @throws Whatever the task throws, rebuilt with its class.
+ */
+export async function runFairly<Args>(
+  module: URL,
+  task: Task<Args>,
+  args: Args,
+  signal: AbortSignal,
+): Promise<number> {
+  const fairness = prepareFairWorkers();
+  if (!canStartWorker(LIB)) {
+    writeStderr(
+      `warning: no read permission for ${LIB.pathname}: running without fair scheduling, so latencies may include a runtime tail (run with --allow-read=lib --allow-env=${FAIRNESS_VARIABLE})\n`,
+    );
+    return await task(args, signal);
+  }
+  if (fairness === "no-permission") {
+    writeStderr(
+      `warning: no env permission for ${FAIRNESS_VARIABLE}: latencies may include a runtime tail (run with --allow-env=${FAIRNESS_VARIABLE})\n`,
+    );
+  }
+  const worker = new Worker(module.href, { type: "module" });
+  try {
+    const report = await new Promise<TaskReport>((resolve) => {
+      worker.onmessage = (event: MessageEvent<TaskReport>) =>
+        resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        resolve({
+          type: "failed",
+          error: { name: "Error", message: event.message },
+        });
+      };
+      const stop = () => worker.postMessage({ type: "stop" });
+      signal.addEventListener("abort", stop, { once: true });
+      worker.postMessage({ type: "run", args } satisfies TaskCommand<Args>);
+    });
+    if (report.type === "done") return report.code;
+    throw errorFromMessage(report.error, { UsageError });
+  } finally {
+    worker.terminate();
+  }
+}
+
+/**
+ * The body of a task Worker: runs `task` with the arguments it is sent,
+ * stops it when told, and reports the exit code or the error.
+ *
+ * @param task The command's work.
+ */
+export function serveTask<Args>(task: Task<Args>): void {
+  const scope = globalThis as unknown as {
+    onmessage: ((event: MessageEvent<TaskCommand<Args>>) => void) | null;
+    postMessage(message: TaskReport): void;
+  };
+  const stop = new AbortController();
+  scope.onmessage = async (event) => {
+    const command = event.data;
+    if (command.type === "stop") return stop.abort();
+    try {
+      scope.postMessage({
+        type: "done",
+        code: await task(command.args, stop.signal),
+      });
+    } catch (error) {
+      scope.postMessage({ type: "failed", error: errorToMessage(error) });
+    }
+  };
+}
