@@ -1,20 +1,30 @@
 /**
- * `deno task bench`: starts our server, loads it with `echo-client bench`
- * across a small fixed matrix, and prints a markdown table.
+ * `deno task bench [--c-peer PATH]`: starts our server and, when it is
+ * there, the C epoll echo server of the team's measuring kit
+ * (`../shared/bench/peers/c_epoll_echo`, built by its build.sh; or the
+ * binary `--c-peer` names, run as `PATH PORT 127.0.0.1`), loads each with
+ * `echo-client bench` across a small fixed matrix, and prints one markdown
+ * table with ours and C side by side: rates, and p99 and p99.9 for every
+ * ping-pong cell, so a regression in the tail shows at once.
  *
- * The server and the load generator are pinned to different CPUs when
- * `taskset` is available and the machine has two or more, so they do not
- * compete for one core. Each cell runs for a fixed time; the whole run
- * takes about 20 s. For the comparison with C, Node and Bun, see
- * bench/README.md (that one uses the C load generator, echoload).
+ * Servers run on CPU 0 and the load generator on CPU 1 when `taskset` is
+ * available and the machine has two or more. Both servers are measured in
+ * each cell back to back, so a change of the machine's speed hits both.
+ * Each cell runs 3 s per server; the whole run takes about 40 s. For
+ * Bun and Node, and the C load generator, see bench/README.md.
  *
  * @module
  */
 
+import { parseFlags } from "../lib/cli/mod.ts";
 import { SERVER_V8_FLAGS } from "./compile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+const KIT_C_PEER =
+  new URL("../../shared/bench/peers/c_epoll_echo", import.meta.url)
+    .pathname;
 const CELL_SECONDS = 3;
+const FAIRNESS = "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK";
 
 /** One row of the matrix: a name and the `echo-client bench` flags. */
 const CELLS: [string, string[]][] = [
@@ -58,83 +68,181 @@ function pinned(
   return [all[0] as string, all.slice(1)];
 }
 
-async function main(): Promise<number> {
-  const pin = canPin();
-  const deno = Deno.execPath();
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** A free loopback port (for the C server, which cannot print its own). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** The fields of `echo-client bench --json` this table shows. */
+interface BenchReport {
+  mode: string;
+  per_s: number;
+  mb_per_s: number;
+  errors: number;
+  mismatches: number;
+  latency_us: { p99: number; p999: number } | null;
+}
+
+/** A running server and its port. */
+interface Server extends AsyncDisposable {
+  port: number;
+}
+
+async function startOurs(pin: boolean): Promise<Server> {
   const [program, args] = pinned(0, [
-    deno,
+    Deno.execPath(),
     "run",
     "--allow-net",
+    `--allow-read=${ROOT}lib`,
+    FAIRNESS,
     `--v8-flags=${SERVER_V8_FLAGS.join(",")}`,
     `${ROOT}server.ts`,
     "--port",
     "0",
     "--quiet",
   ], pin);
-  const server = new Deno.Command(program, {
+  const child = new Deno.Command(program, {
     args,
     stdout: "piped",
-    stderr: "inherit",
+    stderr: "null",
   }).spawn();
-  try {
-    const reader = server.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    const { value: firstLine = "" } = await reader.read();
-    reader.releaseLock();
-    const port = /listening on .*:(\d+)/.exec(firstLine)?.[1];
-    if (port === undefined) {
-      throw new Error(`server did not start: ${firstLine}`);
-    }
-
-    const rows = [
-      `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${
-        pin ? "server on CPU 0, load on CPU 1" : "no pinning"
-      }, ${CELL_SECONDS} s per cell; load generator: echo-client bench\n`,
-      "| cell | rate | throughput | p50 | p99 | p99.9 | max | errors |",
-      "|---|---|---|---|---|---|---|---|",
-    ];
-    for (const [name, flags] of CELLS) {
-      const [client, clientArgs] = pinned(1, [
-        deno,
-        "run",
-        "--allow-net",
-        `${ROOT}client.ts`,
-        "bench",
-        "--port",
-        port,
-        "--duration",
-        `${CELL_SECONDS}s`,
-        "--json",
-        "--quiet",
-        ...flags,
-      ], pin);
-      const output = await new Deno.Command(client, {
-        args: clientArgs,
-        stderr: "inherit",
-      }).output();
-      const report = JSON.parse(new TextDecoder().decode(output.stdout));
-      const latency = report.latency_us;
-      const ms = (micros: number | undefined) =>
-        micros === undefined ? "-" : `${(micros / 1000).toFixed(2)} ms`;
-      const rate = report.mode === "stream"
-        ? "-"
-        : `${Math.round(report.per_s).toLocaleString("en-US")}/s`;
-      rows.push(
-        `| ${name} | ${rate} | ${report.mb_per_s.toFixed(1)} MB/s | ${
-          ms(latency?.p50)
-        } | ${ms(latency?.p99)} | ${ms(latency?.p999)} | ${
-          ms(latency?.max)
-        } | ${report.errors + report.mismatches} |`,
-      );
-      await Deno.stderr.write(new TextEncoder().encode(`${name}: done\n`));
-    }
-    await Deno.stdout.write(new TextEncoder().encode(rows.join("\n") + "\n"));
-    return 0;
-  } finally {
-    server.kill("SIGTERM");
-    await server.status;
-    await server.stdout.cancel().catch(() => {});
-  }
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  const { value: firstLine = "" } = await reader.read();
+  await reader.cancel();
+  const port = Number(/listening on .*:(\d+)/.exec(firstLine)?.[1]);
+  if (!port) throw new Error(`server did not start: ${firstLine}`);
+  return { port, [Symbol.asyncDispose]: () => stop(child) };
 }
 
-if (import.meta.main) Deno.exit(await main());
+async function startC(path: string, pin: boolean): Promise<Server> {
+  const port = freePort();
+  const [program, args] = pinned(0, [path, String(port), "127.0.0.1"], pin);
+  const child = new Deno.Command(program, {
+    args,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  // Ready once it accepts a connection.
+  for (let attempt = 0;; attempt++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch (error) {
+      if (attempt === 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  return { port, [Symbol.asyncDispose]: () => stop(child) };
+}
+
+async function stop(child: Deno.ChildProcess): Promise<void> {
+  child.kill("SIGTERM");
+  await child.status;
+}
+
+/** One `echo-client bench --json` run against `port`. */
+async function bench(
+  port: number,
+  flags: string[],
+  pin: boolean,
+): Promise<BenchReport> {
+  const [client, clientArgs] = pinned(1, [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    `--allow-read=${ROOT}lib`,
+    FAIRNESS,
+    `${ROOT}client.ts`,
+    "bench",
+    "--port",
+    String(port),
+    "--duration",
+    `${CELL_SECONDS}s`,
+    "--json",
+    "--quiet",
+    ...flags,
+  ], pin);
+  const output = await new Deno.Command(client, {
+    args: clientArgs,
+    stderr: "inherit",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
+const ms = (micros: number | undefined): string =>
+  micros === undefined ? "-" : `${(micros / 1000).toFixed(2)} ms`;
+
+function rate(report: BenchReport): string {
+  return report.mode === "stream"
+    ? `${report.mb_per_s.toFixed(0)} MB/s`
+    : `${Math.round(report.per_s).toLocaleString("en-US")}/s`;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, { "c-peer": { type: "string" } });
+  const cPath = (values["c-peer"] as string | undefined) ??
+    (exists(KIT_C_PEER) ? KIT_C_PEER : undefined);
+  const pin = canPin();
+  await using ours = await startOurs(pin);
+  await using c = cPath === undefined ? undefined : await startC(cPath, pin);
+  const header = [
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${
+      pin ? "servers on CPU 0, load on CPU 1" : "no pinning"
+    }, ${CELL_SECONDS} s per cell and server; load generator: echo-client bench${
+      c === undefined
+        ? "; C server: not found (build ../shared/bench or pass --c-peer PATH)"
+        : `; C server: ${cPath}`
+    }\n`,
+    c === undefined
+      ? "| cell | rate | p99 | p99.9 | errors |"
+      : "| cell | rate ours / C | ratio | p99 ours / C | p99.9 ours / C | errors |",
+    c === undefined ? "|---|---|---|---|---|" : "|---|---|---|---|---|---|",
+  ];
+  const rows = [...header];
+  for (const [name, flags] of CELLS) {
+    const mine = await bench(ours.port, flags, pin);
+    const theirs = c === undefined
+      ? undefined
+      : await bench(c.port, flags, pin);
+    const errors = mine.errors + mine.mismatches +
+      (theirs === undefined ? 0 : theirs.errors + theirs.mismatches);
+    const pingPong = mine.mode === "ping-pong";
+    const tail = (report: BenchReport, key: "p99" | "p999") =>
+      pingPong ? ms(report.latency_us?.[key]) : "-";
+    if (theirs === undefined) {
+      rows.push(
+        `| ${name} | ${rate(mine)} | ${tail(mine, "p99")} | ${
+          tail(mine, "p999")
+        } | ${errors} |`,
+      );
+    } else {
+      const ratio = mine.mode === "stream"
+        ? mine.mb_per_s / theirs.mb_per_s
+        : mine.per_s / theirs.per_s;
+      rows.push(
+        `| ${name} | ${rate(mine)} / ${rate(theirs)} | ${ratio.toFixed(2)} | ${
+          tail(mine, "p99")
+        } / ${tail(theirs, "p99")} | ${tail(mine, "p999")} / ${
+          tail(theirs, "p999")
+        } | ${errors} |`,
+      );
+    }
+    await Deno.stderr.write(new TextEncoder().encode(`${name}: done\n`));
+  }
+  await Deno.stdout.write(new TextEncoder().encode(rows.join("\n") + "\n"));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
