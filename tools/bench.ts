@@ -87,11 +87,11 @@ function freePort(): number {
 /** The fields of `echo-client bench --json` this table shows. */
 interface BenchReport {
   mode: string;
-  per_s: number;
-  mb_per_s: number;
+  "per_s": number;
+  "mb_per_s": number;
   errors: number;
   mismatches: number;
-  latency_us: { p99: number; p999: number } | null;
+  "latency_us": { p99: number; p999: number } | null;
 }
 
 /** A running server and its port. */

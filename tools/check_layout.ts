@@ -4,7 +4,8 @@
  *
  * - `lib/` holds one folder per concern. A folder imports another only
  *   through that folder's `mod.ts`, and only a folder of a lower layer:
- *   entries → cli → server, bench, ping, soak → client → tls → net → log.
+ *   entries → cli → server, bench, ping, soak → client, admin →
+ *   tls, proxy, access, metrics → net → log.
  * - Private files (`_name.ts`) are imported from their own folder only.
  * - No import cycles, inside a folder or across folders.
  *
@@ -23,8 +24,8 @@ const ROOT = new URL("../", import.meta.url);
 export const LAYERS: readonly (readonly string[])[] = [
   ["log"],
   ["net"],
-  ["tls"],
-  ["client"],
+  ["tls", "proxy", "access", "metrics"],
+  ["client", "admin"],
   ["server", "bench", "ping", "soak"],
   ["cli"],
 ];

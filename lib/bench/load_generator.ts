@@ -12,6 +12,7 @@ import {
   type Endpoint,
   writeAll,
 } from "../net/mod.ts";
+import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { UnverifiedBytes } from "../client/mod.ts";
 
@@ -46,6 +47,8 @@ export interface LoadOptions {
   rate?: number;
   /** Stream mode: most unverified bytes in flight per connection. @default {262144} */
   window?: number;
+  /** Send a PROXY header first on every connection (TCP only). */
+  sendProxy?: ProxyVersion;
   /** Abort to stop early; the report covers what ran. */
   signal?: AbortSignal;
   /** Live counters for a progress display, updated in place. */
@@ -190,6 +193,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       ? 0
       : (1000 * connections) / options.rate,
     window,
+    sendProxy: options.sendProxy,
   };
   const loop = LOOPS[mode];
   await Promise.all(
@@ -228,6 +232,7 @@ interface LoopContext {
   /** Ping-pong with --rate: ms between one connection's requests; 0 = no pacing. */
   interval: number;
   window: number;
+  sendProxy: ProxyVersion | undefined;
 }
 
 type Loop = (context: LoopContext, id: number) => Promise<void>;
@@ -244,7 +249,12 @@ function startOffset(id: number): number {
 }
 
 function open(context: LoopContext): Promise<Deno.Conn> {
-  return connectWithTimeout(context.endpoint, { signal: context.stop });
+  const { sendProxy } = context;
+  return connectWithTimeout(context.endpoint, {
+    signal: context.stop,
+    ...(sendProxy !== undefined &&
+      { preamble: (conn) => sendProxyHeader(conn, sendProxy) }),
+  });
 }
 
 /** Sends `message` and checks that exactly it comes back into `echo`. */

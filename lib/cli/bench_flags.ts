@@ -12,7 +12,12 @@ import {
 } from "../net/mod.ts";
 import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
-import { positiveDuration, positiveInteger } from "./flag_values.ts";
+import {
+  parseSendProxy,
+  positiveDuration,
+  positiveInteger,
+} from "./flag_values.ts";
+import type { ProxyVersion } from "../proxy/mod.ts";
 import type { LoadMode } from "../bench/mod.ts";
 import { parseSize } from "../log/mod.ts";
 
@@ -34,6 +39,8 @@ Options:
   --count N              Stop after N round trips / messages / connections
   --rate N               ping-pong: N round trips per second in total; latency
                          counts from when each was due (default: flat out)
+  --send-proxy v1|v2     Send a PROXY protocol header first on every
+                         connection (TCP only)
   --json                 One JSON object on stdout instead of a table
   --quiet                No live progress on stderr
   -h, --help             Show this help
@@ -48,6 +55,8 @@ export interface BenchArgs {
   endpoint: Endpoint;
   /** Load shape. */
   mode: LoadMode;
+  /** Send a PROXY header first on every connection. */
+  sendProxy?: ProxyVersion;
   /** Concurrent connections. */
   connections: number;
   /** Message size in bytes. */
@@ -92,6 +101,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     count: { type: "string" },
     rate: { type: "string" },
     json: { type: "boolean" },
+    "send-proxy": { type: "string" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -113,11 +123,14 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       `--rate: only applies to --mode ping-pong: see --help`,
     );
   }
+  const endpoint = parseEndpointFlags(values);
+  const sendProxy = parseSendProxy(text("send-proxy"), endpoint);
   return {
     kind: "bench",
     args: {
-      endpoint: parseEndpointFlags(values),
+      endpoint,
       mode,
+      ...(sendProxy !== undefined && { sendProxy }),
       connections: parseFlagValue(
         "connections",
         text("connections") ?? "1",

@@ -20,7 +20,8 @@ import {
 import type { ParsedCommand } from "./command.ts";
 import { DEFAULT_WINDOW } from "../client/mod.ts";
 import { parseSize } from "../log/mod.ts";
-import { positiveDuration } from "./flag_values.ts";
+import { parseSendProxy, positiveDuration } from "./flag_values.ts";
+import type { ProxyVersion } from "../proxy/mod.ts";
 
 /** How long `--udp` waits for each attempt's echo, by default. */
 export const DEFAULT_UDP_TIMEOUT_MS = 1_000;
@@ -49,6 +50,8 @@ Options:
                        certificate (PEM), e.g. from echo-server --tls-cert-out
   --servername NAME    With --tls: the name to send (SNI) and verify
   --alpn LIST          With --tls: protocols to offer, e.g. h2,http/1.1
+  --send-proxy v1|v2   Send a PROXY protocol header first, as HAProxy
+                       would, to test a server behind one (TCP only)
   --udp                Send MESSAGE (or stdin) as one UDP datagram
   --retries N          With --udp: resend this many times when the echo
                        is lost (default: 2)
@@ -72,6 +75,8 @@ export interface ClientArgs {
   endpoint: Endpoint;
   /** Speak TLS: what to trust, which name to verify, ALPN. */
   tls: ClientTlsArgs | undefined;
+  /** Send a PROXY header first. */
+  sendProxy?: ProxyVersion;
   /** Send the message as one UDP datagram instead of over TCP. */
   udp: boolean;
   /** UDP: further attempts when an echo is lost. */
@@ -149,6 +154,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
     servername: { type: "string" },
     alpn: { type: "string" },
     retries: { type: "string" },
+    "send-proxy": { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -182,6 +188,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
       endpoint,
       udp,
       tls,
+      ...optionalSendProxy(text("send-proxy"), endpoint, udp),
       retries: parseFlagValue("retries", text("retries") ?? "2", parseRetries),
       timeout: parseFlagValue(
         "timeout",
@@ -216,4 +223,13 @@ function parseWindow(text: string): number {
     throw new RangeError(`Invalid window "${text}": expected at least 1 B`);
   }
   return size;
+}
+
+function optionalSendProxy(
+  text: string | undefined,
+  endpoint: Endpoint,
+  udp: boolean,
+): { sendProxy?: ProxyVersion } {
+  const sendProxy = parseSendProxy(text, endpoint, udp);
+  return sendProxy === undefined ? {} : { sendProxy };
 }

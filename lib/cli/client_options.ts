@@ -38,6 +38,7 @@ export async function clientOptions(
     window: args.window,
     progress,
     ...(args.tls !== undefined && { tls: await clientTlsOptions(args.tls) }),
+    ...(args.sendProxy !== undefined && { sendProxy: args.sendProxy }),
     ...(args.message.length > 0 && {
       message: new TextEncoder().encode(
         args.message.join(" ") + (args.newline ? "\n" : ""),

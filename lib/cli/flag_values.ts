@@ -7,6 +7,8 @@
  */
 
 import { parseDuration } from "../log/mod.ts";
+import { type Endpoint, UsageError } from "../net/mod.ts";
+import type { ProxyVersion } from "../proxy/mod.ts";
 
 /**
  * A whole number of at least 1 (counts, connections).
@@ -38,4 +40,30 @@ export function positiveDuration(text: string): number {
     throw new RangeError(`Invalid duration "${text}": expected more than 0`);
   }
   return ms;
+}
+
+/**
+ * `--send-proxy`'s value, with the transport it needs checked.
+ *
+ * @param text The value as typed, or undefined if the flag is absent.
+ * @param endpoint Where the client connects.
+ * @param udp Whether it sends UDP.
+ * @returns The version, or undefined without the flag.
+ * @throws {UsageError} For another value, or with --unix or --udp.
+ */
+export function parseSendProxy(
+  text: string | undefined,
+  endpoint: Endpoint,
+  udp = false,
+): ProxyVersion | undefined {
+  if (text === undefined) return undefined;
+  if (udp || endpoint.transport !== "tcp") {
+    throw new UsageError(
+      "--send-proxy: needs TCP to a host and port (not --udp or --unix): see --help",
+    );
+  }
+  if (text === "v1" || text === "v2") return text;
+  throw new UsageError(
+    `--send-proxy: Invalid version "${text}": expected v1 or v2: see --help`,
+  );
 }

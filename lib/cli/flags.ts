@@ -23,6 +23,8 @@ export interface FlagSpec {
   type: "string" | "boolean";
   /** A one-letter alias, e.g. `"h"` for `--help`. */
   short?: string;
+  /** May be given more than once; its value is then a list. */
+  multiple?: boolean;
 }
 
 /** The flags a program accepts, by long name. */
@@ -30,8 +32,8 @@ export type FlagSpecs = Record<string, FlagSpec>;
 
 /** The result of {@linkcode parseFlags}. */
 export interface ParsedFlags {
-  /** Flag values by long name; absent when not given. */
-  values: Record<string, string | boolean | undefined>;
+  /** Flag values by long name; absent when not given (lists for `multiple`). */
+  values: Record<string, string | boolean | string[] | undefined>;
   /** Arguments that are not flags, in order. */
   positionals: string[];
 }

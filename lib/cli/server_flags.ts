@@ -4,14 +4,23 @@
  * @module
  */
 
+import { type Cidr, parseCidr } from "../access/mod.ts";
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   type Endpoint,
+  parseHost,
+  parsePort,
   UsageError,
 } from "../net/mod.ts";
 import type { ParsedCommand } from "./command.ts";
-import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
+import {
+  type ParsedFlags,
+  parseEndpointFlags,
+  parseFlags,
+  parseFlagValue,
+} from "./flags.ts";
+import { positiveInteger } from "./flag_values.ts";
 import {
   DEFAULT_BUFFER_BUDGET,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -63,6 +72,18 @@ Options:
                            silent client keeps its socket until it leaves
   --workers N              Event loops (threads) sharing the port through
                            SO_REUSEPORT; Linux only (default: 1)
+  --max-connections-per-ip N  Refuse connections from one client address
+                           beyond N (default: unlimited)
+  --allow CIDR             Only these clients may connect; repeatable or
+                           comma-separated, IPv4 and IPv6 (default: all)
+  --deny CIDR              These clients may not connect; wins over --allow
+  --proxy-protocol         Every connection starts with a PROXY header (v1
+                           or v2, from HAProxy or a load balancer); its
+                           client address counts, for logs and the rules
+                           above. Not with TLS
+  --admin-port PORT        Serve /healthz, /readyz and /metrics (Prometheus)
+                           over HTTP on this port; 0 picks one (default: off)
+  --admin-host HOST        Address for the admin endpoint (default: ${DEFAULT_HOST})
   --log-format text|json   Log line format on stderr (default: text)
   --quiet                  No per-connection log lines
   --verbose                Stack traces on unexpected errors
@@ -111,6 +132,16 @@ export interface ServerArgs {
   logFormat: LogFormat;
   /** Suppress per-connection log lines. */
   quiet: boolean;
+  /** Connections must start with a PROXY header. */
+  proxyProtocol: boolean;
+  /** Client ranges allowed; empty: all. */
+  allow: Cidr[];
+  /** Client ranges denied. */
+  deny: Cidr[];
+  /** Connections per client address; undefined: no limit. */
+  maxConnectionsPerIp: number | undefined;
+  /** Where to serve the admin endpoint; undefined: nowhere. */
+  admin: { hostname: string; port: number } | undefined;
   /** Print stack traces for unexpected errors. */
   verbose: boolean;
 }
@@ -160,6 +191,12 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "handshake-timeout": { type: "string" },
     "no-tcp": { type: "boolean" },
     "udp-rate": { type: "string" },
+    "proxy-protocol": { type: "boolean" },
+    allow: { type: "string", multiple: true },
+    deny: { type: "string", multiple: true },
+    "max-connections-per-ip": { type: "string" },
+    "admin-port": { type: "string" },
+    "admin-host": { type: "string" },
     quiet: { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -196,6 +233,11 @@ export function parseServerArgs(args: string[]): ServerCommand {
   if (tls !== undefined && values.unix !== undefined) {
     throw new UsageError(
       "--tls: needs a host and port, not --unix: see --help",
+    );
+  }
+  if (values["proxy-protocol"] === true && tls !== undefined) {
+    throw new UsageError(
+      "--proxy-protocol: not with TLS (the header would have to be read before the TLS relay): see --help",
     );
   }
   if (values.alpn !== undefined && tls === undefined) {
@@ -254,7 +296,50 @@ export function parseServerArgs(args: string[]): ServerCommand {
       ),
       quiet: values.quiet === true,
       verbose: values.verbose === true,
+      proxyProtocol: values["proxy-protocol"] === true,
+      allow: parseRanges("allow", values.allow),
+      deny: parseRanges("deny", values.deny),
+      maxConnectionsPerIp: text("max-connections-per-ip") === undefined
+        ? undefined
+        : parseFlagValue(
+          "max-connections-per-ip",
+          text("max-connections-per-ip") ?? "",
+          positiveInteger,
+        ),
+      admin: parseAdmin(values),
     },
+  };
+}
+
+/** `--allow`/`--deny`: repeatable, each a comma-separated list of ranges. */
+function parseRanges(
+  flag: string,
+  given: string | boolean | string[] | undefined,
+): Cidr[] {
+  const texts = Array.isArray(given) ? given : [];
+  return texts.flatMap((text) => text.split(",")).map((range) =>
+    parseFlagValue(flag, range, parseCidr)
+  );
+}
+
+function parseAdmin(
+  values: ParsedFlags["values"],
+): { hostname: string; port: number } | undefined {
+  const port = values["admin-port"] as string | undefined;
+  const host = values["admin-host"] as string | undefined;
+  if (port === undefined) {
+    if (host !== undefined) {
+      throw new UsageError("--admin-host: only with --admin-port: see --help");
+    }
+    return undefined;
+  }
+  return {
+    hostname: parseFlagValue("admin-host", host ?? DEFAULT_HOST, parseHost),
+    port: parseFlagValue(
+      "admin-port",
+      port,
+      (text) => parsePort(text, { allowZero: true }),
+    ),
   };
 }
 
@@ -293,7 +378,7 @@ function parseWorkers(text: string): number {
 }
 
 function parseTlsFlags(
-  values: Record<string, string | boolean | undefined>,
+  values: ParsedFlags["values"],
 ): TlsSource | undefined {
   const certFile = values["tls-cert"] as string | undefined;
   const keyFile = values["tls-key"] as string | undefined;

@@ -35,6 +35,12 @@ export async function serverOptions(
     bufferBudget: args.bufferBudget,
     handshakeTimeout: args.handshakeTimeout,
     log: { format: args.logFormat, quiet: args.quiet },
+    ...(args.proxyProtocol && { proxyProtocol: true }),
+    ...(args.allow.length + args.deny.length > 0 &&
+      { access: { allow: args.allow, deny: args.deny } }),
+    ...(args.maxConnectionsPerIp !== undefined &&
+      { maxConnectionsPerAddress: args.maxConnectionsPerIp }),
+    ...(args.admin !== undefined && { admin: args.admin }),
     ...(tls?.kind === "files" && {
       tls: {
         cert: await readPemFile("tls-cert", tls.certFile),
@@ -48,8 +54,8 @@ export async function serverOptions(
 
 /**
  * Prints what listens on stdout, one line each, in the documented form
- * scripts read: `listening on [tls |udp ]ADDRESS`, and for TLS the
- * certificate's fingerprint. With `--tls-cert-out`, writes the generated
+ * scripts read: `listening on [tls |udp ]ADDRESS`, for TLS the
+ * certificate's fingerprint, and last `admin listening on http://ADDRESS`. With `--tls-cert-out`, writes the generated
  * certificate there first.
  *
  * @param listening What the server listens on.
@@ -72,5 +78,10 @@ export async function announceListening(
   }
   if (datagram !== undefined) {
     writeStdout(`listening on udp ${formatAddress(datagram)}\n`);
+  }
+  if (listening.admin !== undefined) {
+    writeStdout(
+      `admin listening on http://${formatAddress(listening.admin)}\n`,
+    );
   }
 }

@@ -13,6 +13,7 @@ import {
   MAX_UDP_PAYLOAD,
   type TlsClientOptions,
 } from "../net/mod.ts";
+import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
 import { echoMessage } from "./echo_message.ts";
 import { echoStream, type EchoStreamProgress } from "./echo_stream.ts";
 import { udpEcho } from "./udp_echo.ts";
@@ -23,6 +24,8 @@ export interface RunClientOptions {
   endpoint: Endpoint;
   /** Speak TLS over TCP. */
   tls?: TlsClientOptions;
+  /** Send a PROXY header first, as a proxy would (TCP only). */
+  sendProxy?: ProxyVersion;
   /** Send one UDP datagram instead of using a stream connection. */
   udp?: boolean;
   /** UDP: further attempts when an echo is lost. @default {2} */
@@ -80,9 +83,12 @@ export async function runClient(options: RunClientOptions): Promise<void> {
 
 async function echoOverStream(options: RunClientOptions): Promise<void> {
   const { message, output, timeout } = options;
+  const { sendProxy } = options;
   using conn = await connectWithTimeout(options.endpoint, {
     ...(timeout !== undefined && { timeout }),
     ...(options.tls !== undefined && { tls: options.tls }),
+    ...(sendProxy !== undefined &&
+      { preamble: (conn) => sendProxyHeader(conn, sendProxy) }),
   });
   await options.onConnected?.(conn);
   if (message === undefined) {

@@ -15,6 +15,7 @@ export const DEFAULT_THROTTLE_INTERVAL_MS = 1_000;
 interface Window {
   timer: ReturnType<typeof setTimeout>;
   held: number;
+  event: string;
   fields: LogFields;
 }
 
@@ -48,43 +49,51 @@ export class EventThrottle implements Disposable {
   }
 
   /**
-   * Logs `event` now, or holds it back if one was logged within the
-   * interval.
+   * Logs `event` now, or holds it back if one with the same key was logged
+   * within the interval.
    *
    * @param event The event name.
    * @param fields Its details.
+   * @param key What counts as "the same" warning, e.g. the event and a
+   * reason, so that one kind does not hide another.
+   * @default {the event name}
    */
-  event(event: string, fields: LogFields = {}): void {
-    const window = this.#windows.get(event);
+  event(event: string, fields: LogFields = {}, key: string = event): void {
+    const window = this.#windows.get(key);
     if (window !== undefined) {
       window.held++;
       window.fields = fields;
       return;
     }
     this.#logger.event(event, fields);
-    this.#open(event, fields);
+    this.#open(key, event, fields);
   }
 
-  #open(event: string, fields: LogFields): void {
-    const timer = setTimeout(() => this.#close(event), this.#intervalMs);
-    this.#windows.set(event, { timer, held: 0, fields });
+  #open(key: string, event: string, fields: LogFields): void {
+    const timer = setTimeout(() => this.#close(key), this.#intervalMs);
+    this.#windows.set(key, { timer, held: 0, event, fields });
   }
 
-  #close(event: string): void {
-    const window = this.#windows.get(event);
-    this.#windows.delete(event);
+  #close(key: string): void {
+    const window = this.#windows.get(key);
+    this.#windows.delete(key);
     if (window === undefined || window.held === 0) return;
-    this.#logger.event(event, { ...window.fields, repeated: window.held });
-    this.#open(event, window.fields);
+    this.#report(window);
+    this.#open(key, window.event, window.fields);
+  }
+
+  #report(window: Window): void {
+    this.#logger.event(window.event, {
+      ...window.fields,
+      repeated: window.held,
+    });
   }
 
   /** Logs what is still held back, and stops the timers. */
   [Symbol.dispose](): void {
-    for (const [event, window] of this.#windows) {
+    for (const window of this.#windows.values()) {
       clearTimeout(window.timer);
-      if (window.held > 0) {
-        this.#logger.event(event, { ...window.fields, repeated: window.held });
-      }
+      if (window.held > 0) this.#report(window);
     }
     this.#windows.clear();
   }

@@ -56,6 +56,9 @@ export class LineQueue {
   describeDrops: (dropped: number) => string = (dropped) =>
     `${new Date().toISOString()} log-dropped lines=${dropped}\n`;
 
+  /** Called for each dropped line, e.g. to count it in metrics. */
+  onDrop: (() => void) | undefined;
+
   readonly #write: (bytes: Uint8Array) => Promise<number>;
   readonly #maxBytes: number;
   /** Lines to write; `DROPPED` marks where lines were lost. */
@@ -96,6 +99,7 @@ export class LineQueue {
       if (this.#droppedSinceNotice === 0) this.#lines.push(DROPPED);
       this.#dropped++;
       this.#droppedSinceNotice++;
+      this.onDrop?.();
       return;
     }
     this.#lines.push(line);

@@ -154,6 +154,43 @@ export function isIpAddress(host: string): boolean {
     (host.includes(":") && isIpv6Address(host));
 }
 
+/**
+ * The 16 bytes of an IPv6 address (an embedded IPv4 included, as in
+ * `::ffff:127.0.0.1`).
+ *
+ * @param host An IPv6 address without brackets.
+ * @returns Its bytes, or undefined if it is not an IPv6 address.
+ *
+ * @example
+ * ```ts
+ * import { ipv6Bytes } from "./address.ts";
+ * ipv6Bytes("::1")?.[15]; // 1
+ * ```
+ */
+export function ipv6Bytes(host: string): Uint8Array | undefined {
+  let normalized: string;
+  try {
+    // The URL parser implements the IPv6 grammar and normalizes it: hex
+    // groups, at most one "::", an embedded IPv4 rewritten as two groups.
+    normalized = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+  const [head = "", tail] = normalized.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const zeros = tail === undefined ? 0 : 8 - left.length - right.length;
+  const groups = [...left, ...Array(zeros).fill("0"), ...right];
+  if (groups.length !== 8) return undefined;
+  const bytes = new Uint8Array(16);
+  groups.forEach((group, i) => {
+    const value = parseInt(group, 16);
+    bytes[2 * i] = value >> 8;
+    bytes[2 * i + 1] = value & 0xff;
+  });
+  return bytes;
+}
+
 function isIpv6Address(host: string): boolean {
   // The URL parser implements the standard IPv6 grammar; reuse it.
   try {

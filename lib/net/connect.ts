@@ -33,6 +33,11 @@ export interface ConnectOptions {
   timeout?: number;
   /** Aborting it abandons the attempt (with the signal's reason). */
   signal?: AbortSignal;
+  /**
+   * Runs on the new connection before anything else (before TLS), e.g. to
+   * send a PROXY header; within the deadline.
+   */
+  preamble?: (conn: Deno.Conn) => Promise<void>;
 }
 
 /**
@@ -65,6 +70,12 @@ export async function connectWithTimeout(
     : AbortSignal.any([deadline.signal, options.signal]);
   try {
     const conn = await connectOnce(endpoint, signal);
+    try {
+      await options.preamble?.(conn);
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
     if (options.tls === undefined || endpoint.transport !== "tcp") return conn;
     return await startTls(conn, endpoint, options.tls, signal);
   } catch (error) {

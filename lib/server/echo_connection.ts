@@ -64,6 +64,11 @@ export interface EchoConnectionOptions {
    * without one, growth is limited by `maxBufferSize` only.
    */
   budget?: BufferBudget;
+  /**
+   * Bytes already read from the connection (after a PROXY header, in the
+   * same packet): echoed first.
+   */
+  prefix?: Uint8Array;
 }
 
 /** How a connection went. */
@@ -119,6 +124,10 @@ export async function echoConnection(
   if (signal?.aborted) conn.close();
   else if (signal !== undefined) closeOnAbort(signal, conn);
   try {
+    if (options.prefix !== undefined && options.prefix.length > 0) {
+      await writeAll(conn, options.prefix);
+      bytesEchoed += options.prefix.length;
+    }
     while (true) {
       const n = await conn.read(buffer);
       if (n === null) break;

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { EventThrottle, Logger } from "../log/mod.ts";
+import {
+  type AccessRules,
+  type AddressLimit,
+  isAllowed,
+} from "../access/mod.ts";
+import { EventThrottle, type LogFields, Logger } from "../log/mod.ts";
+import { type ProxiedConnection, readProxyHeader } from "../proxy/mod.ts";
 import {
   type AcceptErrorKind,
   classifyAcceptError,
@@ -23,6 +29,10 @@ import {
   type EchoConnectionOptions,
   type EchoResult,
 } from "./echo_connection.ts";
+import type { RefusalReason, ServerMetrics } from "./server_metrics.ts";
+
+/** How long a PROXY header may take when no handshake timeout is set. */
+const DEFAULT_PROXY_TIMEOUT_MS = 10_000;
 
 /** How long open connections may finish after shutdown begins, by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
@@ -68,6 +78,20 @@ export interface ServeEchoOptions
    * @default {a text logger on stderr}
    */
   logger?: Logger;
+  /** Counters for `/metrics` (shared by every worker). */
+  metrics?: ServerMetrics;
+  /**
+   * Every connection must start with a PROXY header (v1 or v2), complete
+   * within `handshakeTimeout` (or 10 s without one); its source address is
+   * the client's from then on. Connections without a valid header are
+   * closed at once, nothing echoed.
+   * @default {false}
+   */
+  proxyProtocol?: boolean;
+  /** Who may connect (by effective client address). @default {everyone} */
+  access?: AccessRules;
+  /** Connections one address may hold at once (shared by every worker). */
+  addressLimit?: AddressLimit;
 }
 
 /** The limits and timeouts of serving, shared by every worker. */
@@ -84,7 +108,10 @@ export type ServeLimits = Pick<
 export interface ServeSummary {
   /** Connections accepted and echoed (refused ones excluded). */
   connections: number;
-  /** Connections closed at once because of `maxConnections`. */
+  /**
+   * Connections closed at once: over `maxConnections` or the per-address
+   * limit, denied, or without a valid PROXY header.
+   */
   refused: number;
   /** Bytes echoed over all connections. */
   bytesEchoed: number;
@@ -126,7 +153,12 @@ export async function serveEcho(
     maxConnections = Infinity,
     handshakeTimeout = 0,
     logger = new Logger(),
+    metrics,
+    addressLimit,
   } = options;
+  const proxyTimeout = handshakeTimeout > 0
+    ? handshakeTimeout
+    : DEFAULT_PROXY_TIMEOUT_MS;
   const summary: ServeSummary = {
     connections: 0,
     refused: 0,
@@ -151,35 +183,100 @@ export async function serveEcho(
   // only its own suspended echo loop alive (see bench/README.md).
   let open = 0;
   const allClosed = Promise.withResolvers<void>();
-  const closed = (conn: StreamConn, result: EchoResult) => {
+  const release = (conn: StreamConn) => {
     conn[Symbol.dispose]();
-    summary.bytesEchoed += result.bytesEchoed;
     if (--open === 0 && stopped) allClosed.resolve();
   };
-  const echo = (conn: StreamConn): Promise<EchoResult> =>
-    isTls(conn)
-      ? handshakeThenEcho(conn, handshakeTimeout, connectionOptions)
-      : echoConnection(conn, connectionOptions);
-  const serve = (conn: StreamConn, id: number) => {
-    open++;
-    if (!logger.logsConnections) {
-      echo(conn).then((result) => closed(conn, result));
-      return;
+  const refuse = (
+    conn: StreamConn,
+    reason: RefusalReason,
+    fields: LogFields,
+  ) => {
+    summary.refused++;
+    metrics?.refused(reason);
+    if (logger.logsConnections) {
+      warnings.event("refused", {
+        peer: formatAddress(conn.remoteAddr),
+        reason,
+        ...fields,
+      }, `refused ${reason}`);
     }
-    const peer = formatAddress(conn.remoteAddr);
+  };
+  const echo = (
+    conn: StreamConn,
+    options: EchoConnectionOptions,
+  ): Promise<EchoResult> =>
+    isTls(conn)
+      ? handshakeThenEcho(conn, handshakeTimeout, options)
+      : echoConnection(conn, options);
+  // Admits a connection whose client is `client` (its own address, or the
+  // PROXY header's): access rules, then the per-address limit. Returns
+  // false (and logs why) if it is refused.
+  const admit = (conn: StreamConn, client: string): boolean => {
+    if (options.access !== undefined && !isAllowed(options.access, client)) {
+      refuse(conn, "denied", { client });
+      return false;
+    }
+    if (addressLimit !== undefined && !addressLimit.tryAcquire(client)) {
+      refuse(conn, "per-ip-limit", { client, limit: addressLimit.limit });
+      return false;
+    }
+    return true;
+  };
+  const serve = (
+    conn: StreamConn,
+    id: number,
+    client: Deno.Addr,
+    prefix?: Uint8Array,
+  ) => {
     const openedAt = performance.now();
-    logger.event("open", { conn: id, peer, active: open });
-    echo(conn).then((result) => {
-      closed(conn, result);
+    metrics?.opened();
+    const peer = logger.logsConnections ? formatAddress(client) : "";
+    if (logger.logsConnections) {
+      logger.event("open", { conn: id, peer, active: open });
+    }
+    echo(
+      conn,
+      prefix === undefined
+        ? connectionOptions
+        : { ...connectionOptions, prefix },
+    ).then((result) => {
+      const durationMs = performance.now() - openedAt;
+      summary.bytesEchoed += result.bytesEchoed;
+      metrics?.closed(result.bytesEchoed, durationMs, result.reason);
+      addressLimit?.release(hostOf(client));
+      release(conn);
+      if (!logger.logsConnections) return;
       logger.event("close", {
         conn: id,
         peer,
         reason: result.reason,
         bytes_echoed: result.bytesEchoed,
-        duration_ms: Math.round(performance.now() - openedAt),
+        duration_ms: Math.round(durationMs),
         error: result.error === undefined ? undefined : describe(result.error),
       });
     });
+  };
+  // With the PROXY protocol, the client is known only once its header has
+  // arrived; the connection holds its slot meanwhile.
+  const serveProxied = async (conn: StreamConn) => {
+    let proxied: ProxiedConnection;
+    try {
+      proxied = await readProxyHeader(conn, proxyTimeout);
+    } catch (error) {
+      refuse(conn, "proxy-protocol", { error: describe(error) });
+      release(conn);
+      return;
+    }
+    // A LOCAL header (the proxy's own health check) is served as it is.
+    const client = proxied.source === undefined
+      ? conn.remoteAddr
+      : { transport: "tcp" as const, ...proxied.source };
+    if (!admit(conn, hostOf(client))) {
+      release(conn);
+      return;
+    }
+    serve(conn, ++summary.connections, client, proxied.rest);
   };
   let stopped = false;
 
@@ -197,6 +294,7 @@ export async function serveEcho(
       if (signal?.aborted || error instanceof Deno.errors.BadResource) break;
       const kind = classifyAcceptError(error);
       summary.acceptErrors[kind]++;
+      metrics?.acceptError(kind);
       if (kind === "connection") {
         warnings.event("accept-error", { kind, error: describe(error) });
         continue;
@@ -211,18 +309,20 @@ export async function serveEcho(
       continue;
     }
     if (open >= maxConnections) {
-      summary.refused++;
-      if (logger.logsConnections) {
-        warnings.event("refused", {
-          peer: formatAddress(conn.remoteAddr),
-          reason: "max-connections",
-          limit: maxConnections,
-        });
-      }
-      conn.close();
+      refuse(conn, "max-connections", { limit: maxConnections });
+      closeQuietly(conn);
       continue;
     }
-    serve(conn, ++summary.connections);
+    open++;
+    if (options.proxyProtocol) {
+      serveProxied(conn);
+      continue;
+    }
+    if (!admit(conn, hostOf(conn.remoteAddr))) {
+      release(conn);
+      continue;
+    }
+    serve(conn, ++summary.connections, conn.remoteAddr);
   }
   signal?.removeEventListener("abort", stopAccepting);
 
@@ -271,6 +371,11 @@ async function handshakeThenEcho(
     }
   }
   return await echoConnection(conn, options);
+}
+
+/** The address part of a network address, as the access rules see it. */
+function hostOf(addr: Deno.Addr): string {
+  return "hostname" in addr ? addr.hostname : formatAddress(addr);
 }
 
 function describe(error: unknown): string {

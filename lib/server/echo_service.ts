@@ -18,7 +18,9 @@ import {
   openListeners,
   type TlsSettings,
 } from "../net/mod.ts";
+import { type AccessRules, AddressLimit } from "../access/mod.ts";
 import { BufferBudget } from "./buffer_budget.ts";
+import { ServerMetrics } from "./server_metrics.ts";
 import {
   serveEcho,
   type ServeLimits,
@@ -44,6 +46,14 @@ export interface ServiceSettings {
   limits: ServeLimits;
   /** The server-wide buffer budget: its limit and shared counters. */
   budget: { limit: number; counters: SharedArrayBuffer };
+  /** The shared memory of the server's metrics. */
+  metrics: SharedArrayBuffer;
+  /** Connections must start with a PROXY header. */
+  proxyProtocol?: boolean;
+  /** Who may connect. */
+  access?: AccessRules;
+  /** The per-address limit and its shared counters. */
+  addressLimit?: { limit: number; counters: SharedArrayBuffer };
   /** Log format and verbosity. */
   log: Pick<LoggerOptions, "format" | "quiet">;
   /** This thread's number in log lines, when there are several. */
@@ -102,6 +112,8 @@ export async function startEchoService(
   });
   const { stream, datagram } = listeners;
   const stop = new AbortController();
+  const metrics = new ServerMetrics(settings.metrics);
+  stderrLines.onDrop = () => metrics.logLineDropped();
   const logger = new Logger({
     ...settings.log,
     ...(settings.worker !== undefined &&
@@ -113,11 +125,21 @@ export async function startEchoService(
       budget: new BufferBudget(settings.budget.limit, settings.budget.counters),
       signal: stop.signal,
       logger,
+      metrics,
+      ...(settings.proxyProtocol && { proxyProtocol: true }),
+      ...(settings.access !== undefined && { access: settings.access }),
+      ...(settings.addressLimit !== undefined && {
+        addressLimit: new AddressLimit(
+          settings.addressLimit.limit,
+          settings.addressLimit.counters,
+        ),
+      }),
     }),
     datagram === undefined ? undefined : serveUdpEcho(datagram, {
       signal: stop.signal,
       ...(settings.udpRate !== undefined && { rate: settings.udpRate }),
       logger,
+      metrics,
     }),
   ]);
   return {

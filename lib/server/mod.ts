@@ -13,3 +13,4 @@ export * from "./worker_pool.ts";
 export * from "./run_server.ts";
 export * from "./buffer_budget.ts";
 export * from "./echo_service.ts";
+export * from "./server_metrics.ts";

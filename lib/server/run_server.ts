@@ -14,6 +14,7 @@ import {
   isLoopback,
   prepareFairWorkers,
   type TlsSettings,
+  UsageError,
 } from "../net/mod.ts";
 import {
   LOG_FLUSH_TIMEOUT_MS,
@@ -26,7 +27,11 @@ import {
   fingerprint,
   generateSelfSigned,
 } from "../tls/mod.ts";
+import { type AccessRules, AddressLimit } from "../access/mod.ts";
+import { startAdminServer } from "../admin/mod.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
+import { ServerMetrics } from "./server_metrics.ts";
 import type { ServeLimits, ServeSummary } from "./echo_server.ts";
 import {
   type ServiceAddresses,
@@ -84,6 +89,21 @@ export interface RunServerOptions extends ServeLimits {
    * @default {text, per-connection lines included}
    */
   log?: Pick<LoggerOptions, "format" | "quiet">;
+  /**
+   * Every connection must start with a PROXY header (v1 or v2); its source
+   * address is the client's. Not with TLS.
+   * @default {false}
+   */
+  proxyProtocol?: boolean;
+  /** Who may connect, by effective client address. @default {everyone} */
+  access?: AccessRules;
+  /** Connections one client address may hold at once. @default {no limit} */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Serve `/healthz`, `/readyz` and `/metrics` over HTTP here.
+   * @default {no admin endpoint}
+   */
+  admin?: { hostname: string; port: number };
   /** Aborting it starts the drain; its reason (e.g. `"SIGTERM"`) is logged. */
   signal?: AbortSignal;
   /**
@@ -102,6 +122,8 @@ export interface Listening {
   datagram?: Deno.Addr;
   /** With TLS: the certificate served (PEM) and its SHA-256 fingerprint. */
   tls?: { cert: string; fingerprint: string };
+  /** The admin endpoint's address, when there is one. */
+  admin?: Deno.NetAddr;
 }
 
 /** Totals over the server's lifetime, all workers included. */
@@ -144,10 +166,36 @@ export async function runServer(
 ): Promise<ServerSummary> {
   const { endpoint, workers = 1, log = {}, signal } = options;
   const logger = new Logger(log);
+  if (options.proxyProtocol && options.tls !== undefined) {
+    throw new UsageError(
+      "--proxy-protocol: not with TLS (the header would have to be read before the TLS relay): see --help",
+    );
+  }
   const tls = options.tls === undefined ? undefined : await loadTls(options);
   const budget = new BufferBudget(
     options.bufferBudget ?? DEFAULT_BUFFER_BUDGET,
   );
+  const metrics = new ServerMetrics();
+  stderrLines.onDrop = () => metrics.logLineDropped();
+  const addressLimit = options.maxConnectionsPerAddress === undefined
+    ? undefined
+    : new AddressLimit(options.maxConnectionsPerAddress);
+  // The admin endpoint comes first, so that a prober sees "not ready"
+  // until the listeners are up, and "ready" ends when the drain begins.
+  let ready = false;
+  await using admin = options.admin === undefined
+    ? undefined
+    : startAdminServer({
+      ...options.admin,
+      ready: () => ready,
+      metrics: () =>
+        metrics.render({
+          bufferBytes: budget.inUse,
+          udp: options.udp ?? false,
+          tls: tls !== undefined,
+        }),
+      metricsContentType: PROMETHEUS_CONTENT_TYPE,
+    });
   const settings: ServiceSettings = {
     endpoint,
     tcp: options.tcp ?? true,
@@ -167,6 +215,16 @@ export async function runServer(
       maxConnections: Math.ceil((options.maxConnections ?? Infinity) / workers),
     },
     budget: { limit: budget.limit, counters: budget.shared },
+    metrics: metrics.shared,
+    ...(options.proxyProtocol && { proxyProtocol: true }),
+    ...(options.access !== undefined && { access: options.access }),
+    ...(addressLimit !== undefined &&
+      {
+        addressLimit: {
+          limit: addressLimit.limit,
+          counters: addressLimit.shared,
+        },
+      }),
     log,
   };
   const service = await startServing(settings, workers, logger);
@@ -181,7 +239,9 @@ export async function runServer(
     ...(datagram !== undefined && { datagram }),
     ...(tls !== undefined &&
       { tls: { cert: tls.cert, fingerprint: await fingerprint(tls.cert) } }),
+    ...(admin !== undefined && { admin: admin.addr }),
   });
+  ready = true;
   if (
     datagram !== undefined &&
     !isLoopback((datagram as Deno.NetAddr).hostname)
@@ -198,6 +258,9 @@ export async function runServer(
       signal?.addEventListener("abort", resolve, { once: true })
     );
   }
+  // Not ready from the moment the drain begins, so that a load balancer
+  // stops sending before connections are cut; healthy until the end.
+  ready = false;
   // Logged once no thread accepts any more: from then on, new clients are
   // refused.
   await service.stopAccepting();

@@ -13,6 +13,7 @@
 import { SourceRateLimiter } from "./_source_rate_limiter.ts";
 import { closeQuietly, formatAddress, MAX_UDP_PAYLOAD } from "../net/mod.ts";
 import { Logger } from "../log/mod.ts";
+import type { ServerMetrics } from "./server_metrics.ts";
 
 /** Datagrams per second one source address may have echoed, by default. */
 export const DEFAULT_UDP_RATE = 1_000;
@@ -39,6 +40,8 @@ export interface ServeUdpEchoOptions {
    * @default {a text logger on stderr}
    */
   logger?: Logger;
+  /** Counters for `/metrics` (shared by every worker). */
+  metrics?: ServerMetrics;
 }
 
 /** Totals over the service's lifetime. */
@@ -81,6 +84,7 @@ export async function serveUdpEcho(
     rate = DEFAULT_UDP_RATE,
     maxDatagramSize = MAX_UDP_PAYLOAD,
     logger = new Logger(),
+    metrics,
   } = options;
   const summary: UdpSummary = {
     datagrams: 0,
@@ -108,6 +112,7 @@ export async function serveUdpEcho(
       const source = (peer as Deno.NetAddr).hostname;
       if (data.length > maxDatagramSize) {
         summary.oversized++;
+        metrics?.datagramDropped("oversized");
         logger.event("udp-oversized", {
           peer: formatAddress(peer),
           max_bytes: maxDatagramSize,
@@ -116,6 +121,7 @@ export async function serveUdpEcho(
       }
       if (!limiter.allow(source)) {
         summary.rateLimited++;
+        metrics?.datagramDropped("rate-limited");
         if (limiter.firstDropThisSecond(source)) {
           logger.event("udp-rate-limited", {
             source: formatAddress(peer).replace(/:\d+$/, ""),
@@ -128,6 +134,7 @@ export async function serveUdpEcho(
         await socket.send(data, peer);
         summary.datagrams++;
         summary.bytesEchoed += data.length;
+        metrics?.datagramEchoed(data.length);
       } catch (error) {
         if (signal?.aborted) return summary;
         logger.event("udp-send-error", {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Endpoint, TlsClientOptions } from "../net/mod.ts";
+import { delay, type Endpoint, type TlsClientOptions } from "../net/mod.ts";
 import {
   churn,
   garbageSenders,
@@ -16,7 +16,7 @@ import {
   silentClients,
   slowTricklers,
 } from "./hostile_peers.ts";
-import { type ProbeTally, runProbe } from "./probe.ts";
+import { type ProbeOptions, type ProbeTally, runProbe } from "./probe.ts";
 
 /** How many peers of each kind run at once. */
 export interface SoakMix {
@@ -56,6 +56,12 @@ export interface SoakOptions {
   duration: number;
   /** How many peers of each kind. @default {DEFAULT_SOAK_MIX} */
   mix?: SoakMix;
+  /**
+   * The probes start this long after the hostile peers, so that they
+   * measure the server under the steady mix, not the soak's own start.
+   * @default {2000, or a tenth of a shorter duration}
+   */
+  rampUp?: number;
   /** Aborting it ends the run early. */
   signal?: AbortSignal;
 }
@@ -92,9 +98,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
     Promise.all(kinds).then((all) =>
       all.reduce((sum, kind) => sum + kind.connections, 0)
     );
+  const rampUp = options.rampUp ?? Math.min(2_000, options.duration / 10);
+  const probe = async (probeOptions: Omit<ProbeOptions, "signal">) => {
+    await delay(rampUp, signal);
+    return await runProbe({ ...probeOptions, signal });
+  };
   const [tcpProbe, tlsProbe, ...peers] = await Promise.all([
-    runProbe({ endpoint: tcp, signal }),
-    runProbe({ endpoint: tls, tls: options.tls.client, signal }),
+    probe({ endpoint: tcp }),
+    probe({ endpoint: tls, tls: options.tls.client }),
     tally([resetStorm({ endpoint: tcp, count: mix.resetStorm, signal })]),
     tally([nonReaders({ endpoint: tcp, count: mix.nonReaders, signal })]),
     tally([slowTricklers({ endpoint: tcp, count: mix.slowTricklers, signal })]),

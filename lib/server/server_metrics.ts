@@ -1,0 +1,287 @@
+/**
+ * What the server counts for `/metrics`, in counters every `--workers`
+ * thread shares, and its Prometheus exposition (Prometheus naming: base
+ * units, `_total` counters).
+ *
+ * @module
+ */
+
+import { PrometheusText, SharedCounters } from "../metrics/mod.ts";
+import type { AcceptErrorKind } from "../net/mod.ts";
+
+/** Why a connection was closed without being served. */
+export type RefusalReason =
+  | "max-connections"
+  | "per-ip-limit"
+  | "denied"
+  | "proxy-protocol";
+
+const REFUSALS: RefusalReason[] = [
+  "max-connections",
+  "per-ip-limit",
+  "denied",
+  "proxy-protocol",
+];
+const ACCEPT_ERRORS: AcceptErrorKind[] = ["connection", "exhausted", "other"];
+
+/** Upper bounds of the connection-duration buckets, in seconds. */
+const DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 10, 60, 600, 3600];
+
+// The counters' places in shared memory.
+const ACCEPTED = 0;
+const ACTIVE = 1;
+const BYTES_ECHOED = 2;
+const TLS_HANDSHAKE_FAILURES = 3;
+const UDP_DATAGRAMS = 4;
+const UDP_BYTES = 5;
+const UDP_OVERSIZED = 6;
+const UDP_RATE_LIMITED = 7;
+const LOG_LINES_DROPPED = 8;
+const DURATION_SUM_US = 9;
+const DURATION_COUNT = 10;
+const REFUSED = 11;
+const ACCEPT_ERROR = REFUSED + REFUSALS.length;
+const DURATION_BUCKET = ACCEPT_ERROR + ACCEPT_ERRORS.length;
+const SIZE = DURATION_BUCKET + DURATION_BUCKETS.length;
+
+/** What the main thread adds to the exposition at scrape time. */
+export interface ScrapeExtras {
+  /** Bytes of the buffer budget in use. */
+  bufferBytes: number;
+  /** Whether UDP is served (its metrics appear only then). */
+  udp: boolean;
+  /** Whether TLS is served (its metrics appear only then). */
+  tls: boolean;
+}
+
+/**
+ * The server's counters.
+ *
+ * @example
+ * ```ts
+ * import { ServerMetrics } from "./server_metrics.ts";
+ * const metrics = new ServerMetrics();
+ * metrics.opened();
+ * metrics.closed(1024, 12.5, "eof");
+ * metrics.render({ bufferBytes: 0, udp: false, tls: false });
+ * ```
+ */
+export class ServerMetrics {
+  readonly #counters: SharedCounters;
+
+  /**
+   * @param shared The memory of the main thread's metrics, in a worker.
+   */
+  constructor(shared?: SharedArrayBuffer) {
+    this.#counters = new SharedCounters(SIZE, shared);
+  }
+
+  /** The memory, to pass to a worker thread. */
+  get shared(): SharedArrayBuffer {
+    return this.#counters.shared;
+  }
+
+  /** A connection was accepted for serving. */
+  opened(): void {
+    this.#counters.add(ACCEPTED);
+    this.#counters.add(ACTIVE);
+  }
+
+  /**
+   * A served connection ended.
+   *
+   * @param bytesEchoed Bytes it echoed.
+   * @param durationMs How long it was open.
+   * @param reason Why it ended (`tls-handshake` counts a failed handshake).
+   */
+  closed(bytesEchoed: number, durationMs: number, reason: string): void {
+    const counters = this.#counters;
+    counters.add(ACTIVE, -1);
+    counters.add(BYTES_ECHOED, bytesEchoed);
+    if (reason === "tls-handshake") counters.add(TLS_HANDSHAKE_FAILURES);
+    counters.add(DURATION_SUM_US, Math.round(durationMs * 1000));
+    counters.add(DURATION_COUNT);
+    const seconds = durationMs / 1000;
+    const bucket = DURATION_BUCKETS.findIndex((bound) => seconds <= bound);
+    if (bucket !== -1) counters.add(DURATION_BUCKET + bucket);
+  }
+
+  /**
+   * A connection was closed without being served.
+   *
+   * @param reason Why.
+   */
+  refused(reason: RefusalReason): void {
+    this.#counters.add(REFUSED + REFUSALS.indexOf(reason));
+  }
+
+  /**
+   * An accept failed.
+   *
+   * @param kind Whom it concerned.
+   */
+  acceptError(kind: AcceptErrorKind): void {
+    this.#counters.add(ACCEPT_ERROR + ACCEPT_ERRORS.indexOf(kind));
+  }
+
+  /**
+   * A datagram was echoed.
+   *
+   * @param bytes Its size.
+   */
+  datagramEchoed(bytes: number): void {
+    this.#counters.add(UDP_DATAGRAMS);
+    this.#counters.add(UDP_BYTES, bytes);
+  }
+
+  /**
+   * A datagram was dropped.
+   *
+   * @param reason Too large, or over its source's rate.
+   */
+  datagramDropped(reason: "oversized" | "rate-limited"): void {
+    this.#counters.add(
+      reason === "oversized" ? UDP_OVERSIZED : UDP_RATE_LIMITED,
+    );
+  }
+
+  /** A log line was dropped because stderr was not being read. */
+  logLineDropped(): void {
+    this.#counters.add(LOG_LINES_DROPPED);
+  }
+
+  /** Bytes echoed by connections that have closed. */
+  get bytesEchoed(): number {
+    return this.#counters.get(BYTES_ECHOED);
+  }
+
+  /**
+   * The Prometheus exposition of every counter, plus what only the main
+   * thread knows and the process metrics.
+   *
+   * @param extras Budget in use; which protocols are served.
+   * @returns The exposition text.
+   */
+  render(extras: ScrapeExtras): string {
+    const get = (index: number) => this.#counters.get(index);
+    const text = new PrometheusText();
+    text.gauge(
+      "echo_connections_active",
+      "Stream connections being served.",
+      get(ACTIVE),
+    );
+    text.counter(
+      "echo_connections_accepted_total",
+      "Stream connections accepted and served.",
+      get(ACCEPTED),
+    );
+    text.counter(
+      "echo_connections_refused_total",
+      "Stream connections closed at once, by reason.",
+      REFUSALS.map((reason, i) => [{ reason }, get(REFUSED + i)]),
+    );
+    text.counter(
+      "echo_bytes_echoed_total",
+      "Bytes echoed over stream connections, counted when each closes.",
+      get(BYTES_ECHOED),
+    );
+    text.counter(
+      "echo_accept_errors_total",
+      "Failed accepts, by whom they concerned.",
+      ACCEPT_ERRORS.map((kind, i) => [{ kind }, get(ACCEPT_ERROR + i)]),
+    );
+    text.gauge(
+      "echo_buffer_bytes",
+      "Bytes of the connection buffer budget in use.",
+      extras.bufferBytes,
+    );
+    text.counter(
+      "echo_log_lines_dropped_total",
+      "Log lines dropped because stderr was not being read.",
+      get(LOG_LINES_DROPPED),
+    );
+    let cumulative = 0;
+    text.histogram(
+      "echo_connection_duration_seconds",
+      "How long served stream connections were open.",
+      DURATION_BUCKETS.map((bound, i) => {
+        cumulative += get(DURATION_BUCKET + i);
+        return [bound, cumulative];
+      }),
+      get(DURATION_SUM_US) / 1e6,
+      get(DURATION_COUNT),
+    );
+    if (extras.tls) {
+      text.counter(
+        "echo_tls_handshake_failures_total",
+        "TLS handshakes that failed or missed their deadline.",
+        get(TLS_HANDSHAKE_FAILURES),
+      );
+    }
+    if (extras.udp) {
+      text.counter(
+        "echo_udp_datagrams_total",
+        "UDP datagrams echoed.",
+        get(UDP_DATAGRAMS),
+      );
+      text.counter(
+        "echo_udp_bytes_echoed_total",
+        "Bytes echoed in UDP datagrams.",
+        get(UDP_BYTES),
+      );
+      text.counter(
+        "echo_udp_dropped_total",
+        "UDP datagrams dropped, by reason.",
+        [
+          [{ reason: "oversized" }, get(UDP_OVERSIZED)],
+          [{ reason: "rate-limited" }, get(UDP_RATE_LIMITED)],
+        ],
+      );
+    }
+    renderProcess(text);
+    return text.toString();
+  }
+}
+
+/** The process's start, as Prometheus wants it: seconds since the epoch. */
+const START_TIME_SECONDS = performance.timeOrigin / 1000;
+
+function renderProcess(text: PrometheusText): void {
+  text.gauge(
+    "process_resident_memory_bytes",
+    "Resident memory size in bytes.",
+    Deno.memoryUsage().rss,
+  );
+  text.gauge(
+    "process_start_time_seconds",
+    "Start time of the process since the Unix epoch, in seconds.",
+    Math.round(START_TIME_SECONDS * 1000) / 1000,
+  );
+  const descriptors = openDescriptors();
+  if (descriptors !== undefined) {
+    text.gauge(
+      "process_open_fds",
+      "Number of open file descriptors.",
+      descriptors,
+    );
+  }
+}
+
+/**
+ * Open descriptors, when the process may read /proc/self/fd: Deno allows
+ * that only with --allow-all, which neither the tasks nor the binaries
+ * grant, so the metric is usually absent (see the README).
+ */
+function openDescriptors(): number | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const access = Deno.permissions.querySync({
+    name: "read",
+    path: "/proc/self/fd",
+  });
+  if (access.state !== "granted") return undefined;
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].length;
+  } catch {
+    return undefined;
+  }
+}
