@@ -1,8 +1,9 @@
 /**
  * Builds `dist/echo-server` and `dist/echo-client` with `deno compile`.
  *
- *   deno task compile       # this platform
- *   deno task compile:all   # all six `deno compile --target` platforms
+ *   deno task compile                  # this platform: dist/echo-server …
+ *   deno task compile --target TRIPLE  # one platform: dist/echo-server-TRIPLE …
+ *   deno task compile:all              # all six `deno compile --target` platforms
  *
  * The binaries get network permission, file access for the paths users
  * name, and env access to one variable (see PERMISSIONS); no run, FFI or
@@ -109,13 +110,34 @@ export function isRuntimeDownloadFailure(stderr: string): boolean {
     );
 }
 
-async function main(args: string[]): Promise<number> {
-  const targets = args.includes("--all") ? [...TARGETS] : [undefined];
+/**
+ * Where `deno task compile` writes `program` for `target`.
+ *
+ * @param program `echo-server` or `echo-client`.
+ * @param target A `--target` triple, or undefined for this platform.
+ * @returns The path under `dist/`.
+ */
+export function outputPath(
+  program: keyof typeof PROGRAMS,
+  target?: string,
+): string {
+  const suffix = target === undefined ? "" : `-${target}`;
+  const exe = target?.includes("windows") ? ".exe" : "";
+  return `${ROOT}dist/${program}${suffix}${exe}`;
+}
+
+/**
+ * Compiles both programs for each of `targets`.
+ *
+ * @param targets `--target` triples; undefined for this platform.
+ * @returns 0, or 1 after the first failure (reported on stderr).
+ */
+export async function compile(
+  targets: (string | undefined)[],
+): Promise<number> {
   for (const target of targets) {
     for (const program of Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[]) {
-      const suffix = target === undefined ? "" : `-${target}`;
-      const exe = target?.includes("windows") ? ".exe" : "";
-      const output = `${ROOT}dist/${program}${suffix}${exe}`;
+      const output = outputPath(program, target);
       const result = await new Deno.Command(Deno.execPath(), {
         args: compileArgs(program, output, target),
         stdout: "inherit",
@@ -137,4 +159,17 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+function targetsFrom(args: string[]): (string | undefined)[] {
+  if (args.includes("--all")) return [...TARGETS];
+  const at = args.indexOf("--target");
+  if (at === -1) return [undefined];
+  const target = args[at + 1];
+  if (!(TARGETS as readonly string[]).includes(target ?? "")) {
+    throw new TypeError(
+      `Invalid target "${target}": expected one of ${TARGETS.join(", ")}`,
+    );
+  }
+  return [target];
+}
+
+if (import.meta.main) Deno.exit(await compile(targetsFrom(Deno.args)));
