@@ -23,6 +23,17 @@ export const PROGRAM_PERMISSIONS = [
   "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
 ];
 
+/**
+ * {@linkcode PROGRAM_PERMISSIONS} with file access anywhere, for tests that
+ * name TLS files or Unix socket paths.
+ */
+export const FILE_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
+];
+
 /** Path of the server entry script. */
 export const SERVER_SCRIPT = new URL("../server.ts", import.meta.url).pathname;
 /** Path of the client entry script. */

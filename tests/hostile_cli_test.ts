@@ -97,39 +97,15 @@ Deno.test("after a storm of resets before accept a new client is echoed at once,
   assert.ok(warnings.every((line) => line.kind === "connection"));
 });
 
-Deno.test("with a stderr that is never read the server keeps serving, and exits 0 on SIGTERM", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PROGRAM_PERMISSIONS, SERVER_SCRIPT, "--port", "0"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped", // and never read: the pipe fills after ~64 KiB
-  }).spawn();
-  const stdout = new LineCollector(child.stdout);
-  try {
-    const listening = await stdout.waitFor(/^listening on /);
-    const port = Number(/:(\d+)$/.exec(listening)?.[1]);
-    // Two lines of about 120 B per connection: 2,000 connections write
-    // about 480 KiB of log, far more than the pipe and the log queue hold.
-    for (let i = 0; i < 2_000; i++) {
-      using conn = await connect(port);
-      await within(10_000, `client ${i}`, ping(conn));
-    }
-    child.kill("SIGTERM");
-    const status = await within(10_000, "exit after SIGTERM", child.status);
-    assert.equal(status.code, 0);
-  } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await child.status;
-    await stdout.done;
-    await child.stderr.cancel();
-  }
-});
-
-Deno.test("once a stalled stderr is read again, a line says how many log lines were dropped", async () => {
+/**
+ * A server whose stderr is piped and not read (the pipe fills after about
+ * 64 KiB), once it has served 2,000 clients one after another: about
+ * 480 KiB of log lines, far more than the pipe and the log queue hold.
+ */
+async function serverWithStalledStderr(): Promise<{
+  child: Deno.ChildProcess;
+  stdout: LineCollector;
+}> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PROGRAM_PERMISSIONS, SERVER_SCRIPT, "--port", "0"],
     stdin: "null",
@@ -137,13 +113,44 @@ Deno.test("once a stalled stderr is read again, a line says how many log lines w
     stderr: "piped",
   }).spawn();
   const stdout = new LineCollector(child.stdout);
+  const listening = await stdout.waitFor(/^listening on /);
+  const port = Number(/:(\d+)$/.exec(listening)?.[1]);
+  for (let i = 0; i < 2_000; i++) {
+    using conn = await connect(port);
+    await within(10_000, `client ${i}`, ping(conn));
+  }
+  return { child, stdout };
+}
+
+/** Ends `child` if it still runs, and waits for its output to close. */
+async function reap(
+  child: Deno.ChildProcess,
+  stdout: LineCollector,
+): Promise<void> {
   try {
-    const listening = await stdout.waitFor(/^listening on /);
-    const port = Number(/:(\d+)$/.exec(listening)?.[1]);
-    for (let i = 0; i < 2_000; i++) {
-      using conn = await connect(port);
-      await ping(conn);
-    }
+    child.kill("SIGKILL");
+  } catch {
+    // Exited.
+  }
+  await child.status;
+  await stdout.done;
+}
+
+Deno.test("with a stderr that is never read the server keeps serving, and exits 0 on SIGTERM", async () => {
+  const { child, stdout } = await serverWithStalledStderr();
+  try {
+    child.kill("SIGTERM");
+    const status = await within(10_000, "exit after SIGTERM", child.status);
+    assert.equal(status.code, 0);
+  } finally {
+    await reap(child, stdout);
+    await child.stderr.cancel();
+  }
+});
+
+Deno.test("once a stalled stderr is read again, a line says how many log lines were dropped", async () => {
+  const { child, stdout } = await serverWithStalledStderr();
+  try {
     const stderr = new LineCollector(child.stderr);
     const notice = await stderr.waitFor(/ log-dropped lines=\d+$/);
     assert.ok(Number(/lines=(\d+)/.exec(notice)?.[1]) > 0);
@@ -153,13 +160,7 @@ Deno.test("once a stalled stderr is read again, a line says how many log lines w
     const stopped = stderr.lines.find((line) => / stopped /.test(line)) ?? "";
     assert.match(stopped, / log_lines_dropped=[1-9]\d*$/);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Exited.
-    }
-    await child.status;
-    await stdout.done;
+    await reap(child, stdout);
   }
 });
 

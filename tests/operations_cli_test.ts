@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import net from "node:net";
+import { PROXY_V2_SIGNATURE } from "../lib/proxy/mod.ts";
 import {
   bytesEqual,
   connect,

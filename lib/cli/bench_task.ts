@@ -18,9 +18,8 @@ import { writeStdout } from "../log/mod.ts";
 import { fairnessSetting } from "../net/mod.ts";
 import type { BenchArgs } from "./bench_flags.ts";
 import { ExitCode } from "./exit_codes.ts";
-import { runFairly } from "./fair_task.ts";
+import { fairCommand } from "./fair_task.ts";
 import { LiveProgress } from "./progress_line.ts";
-import { onInterrupt } from "./shutdown.ts";
 
 /** The bench worker module. */
 const BENCH_WORKER = new URL("./_bench_worker.ts", import.meta.url);
@@ -33,10 +32,10 @@ const BENCH_WORKER = new URL("./_bench_worker.ts", import.meta.url);
  * @returns The exit code: 0 only for a run with work done and no error or
  * mismatch.
  */
-export async function benchCommand(args: BenchArgs): Promise<number> {
-  using interrupt = onInterrupt();
-  return await runFairly(BENCH_WORKER, benchTask, args, interrupt.signal);
-}
+export const benchCommand: (args: BenchArgs) => Promise<number> = fairCommand(
+  BENCH_WORKER,
+  benchTask,
+);
 
 /**
  * The load itself: runs it until done or `signal` aborts, drawing live

@@ -11,6 +11,7 @@
  */
 
 import { writeStderr } from "../log/mod.ts";
+import { onInterrupt } from "./shutdown.ts";
 import {
   canStartWorker,
   errorFromMessage,
@@ -84,6 +85,24 @@ export async function runFairly<Args>(
   } finally {
     worker.terminate();
   }
+}
+
+/**
+ * A command that runs `task` fairly (see {@linkcode runFairly}), Ctrl-C
+ * stopping it early: what `echo-client bench` and `ping` run.
+ *
+ * @param module The worker module, which serves `task`.
+ * @param task The command's work.
+ * @returns The command: parsed flags in, exit code out.
+ */
+export function fairCommand<Args>(
+  module: URL,
+  task: Task<Args>,
+): (args: Args) => Promise<number> {
+  return async (args) => {
+    using interrupt = onInterrupt();
+    return await runFairly(module, task, args, interrupt.signal);
+  };
 }
 
 /**

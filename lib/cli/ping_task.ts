@@ -17,9 +17,8 @@ import {
 } from "../ping/mod.ts";
 import { clientTlsOptions } from "./client_options.ts";
 import { ExitCode } from "./exit_codes.ts";
-import { runFairly } from "./fair_task.ts";
+import { fairCommand } from "./fair_task.ts";
 import type { PingArgs } from "./ping_flags.ts";
-import { onInterrupt } from "./shutdown.ts";
 
 /** The ping worker module. */
 const PING_WORKER = new URL("./_ping_worker.ts", import.meta.url);
@@ -31,10 +30,10 @@ const PING_WORKER = new URL("./_ping_worker.ts", import.meta.url);
  * @param args Parsed flags.
  * @returns The exit code: 0 only if every probe came back intact.
  */
-export async function pingCommand(args: PingArgs): Promise<number> {
-  using interrupt = onInterrupt();
-  return await runFairly(PING_WORKER, pingTask, args, interrupt.signal);
-}
+export const pingCommand: (args: PingArgs) => Promise<number> = fairCommand(
+  PING_WORKER,
+  pingTask,
+);
 
 /**
  * The probes themselves: each printed as it ends (unless JSON), then the

@@ -122,19 +122,8 @@ async function listenStream(
     await removeStaleSocket(endpoint.path);
     return Deno.listen(endpoint);
   }
-  if (tls?.closableHandshakes) {
-    return await listenTls({
-      hostname: endpoint.hostname,
-      port: endpoint.port,
-      cert: tls.cert,
-      key: tls.key,
-      reusePort: settings.reusePort,
-      ...(tls.alpnProtocols !== undefined &&
-        { alpnProtocols: tls.alpnProtocols }),
-    });
-  }
   if (tls !== undefined) {
-    return Deno.listenTls({
+    const options = {
       hostname: endpoint.hostname,
       port: endpoint.port,
       cert: tls.cert,
@@ -142,7 +131,11 @@ async function listenStream(
       reusePort: settings.reusePort,
       ...(tls.alpnProtocols !== undefined &&
         { alpnProtocols: tls.alpnProtocols }),
-    });
+    };
+    // Closable while handshaking: through the relay (see tls_listener.ts).
+    return tls.closableHandshakes
+      ? await listenTls(options)
+      : Deno.listenTls(options);
   }
   return Deno.listen({ ...endpoint, reusePort: settings.reusePort });
 }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { isIpAddress, UsageError } from "../net/mod.ts";
+import { ipv6Bytes, isIpAddress, UsageError } from "../net/mod.ts";
 import * as der from "./_der.ts";
 
 /** How long a generated certificate is valid: it lives as long as a run. */
@@ -165,25 +165,8 @@ function ipAddressBytes(address: string): Uint8Array {
   if (!address.includes(":")) {
     return Uint8Array.from(address.split("."), Number);
   }
-  // Let the URL parser expand "::" and embedded IPv4 into eight groups.
-  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  const [head = "", tail = ""] = canonical.split("::");
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === "" ? [] : tail.split(":");
-  const groups = canonical.includes("::")
-    ? [
-      ...headGroups,
-      ...Array(8 - headGroups.length - tailGroups.length).fill("0"),
-      ...tailGroups,
-    ]
-    : headGroups;
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, i) => {
-    const value = parseInt(group, 16);
-    bytes[2 * i] = value >> 8;
-    bytes[2 * i + 1] = value & 0xff;
-  });
-  return bytes;
+  // isIpAddress() has vouched for it, so this is an IPv6 address.
+  return ipv6Bytes(address) as Uint8Array;
 }
 
 /** WebCrypto signs ECDSA as r‖s; X.509 wants SEQUENCE { INTEGER r, INTEGER s }. */

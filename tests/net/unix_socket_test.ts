@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { removeStaleSocket } from "../../lib/net/mod.ts";
 import {
   bytesEqual,
+  FILE_PERMISSIONS,
   randomBytes,
   readToEnd,
   runClient,
@@ -10,12 +11,6 @@ import {
 } from "../_helpers.ts";
 
 // Unix sockets need file access to the socket path besides the network.
-const UNIX_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
-];
 
 Deno.test("server on --unix echoes binary data, half-closes, and removes its socket on exit", async () => {
   const dir = await Deno.makeTempDir();
@@ -23,7 +18,7 @@ Deno.test("server on --unix echoes binary data, half-closes, and removes its soc
   try {
     const server = await startServer([], {
       address: ["--unix", path],
-      permissions: UNIX_PERMISSIONS,
+      permissions: FILE_PERMISSIONS,
     });
     await using _ = server;
     assert.equal(server.address, path);
@@ -42,7 +37,7 @@ Deno.test("server on --unix echoes binary data, half-closes, and removes its soc
     const client = await runClient(
       ["--unix", path, "via", "unix"],
       undefined,
-      UNIX_PERMISSIONS,
+      FILE_PERMISSIONS,
     );
     assert.equal(client.code, 0);
     assert.equal(new TextDecoder().decode(client.stdout), "via unix\n");
@@ -62,17 +57,17 @@ Deno.test("server --unix replaces a stale socket file but refuses a live socket 
     // A socket file nobody listens on: what a killed server leaves behind.
     const killed = await startServer([], {
       address: ["--unix", path],
-      permissions: UNIX_PERMISSIONS,
+      permissions: FILE_PERMISSIONS,
     });
     await killed[Symbol.asyncDispose](); // SIGKILL: no chance to clean up
     assert.ok((await Deno.lstat(path)).isSocket);
     await using server = await startServer([], {
       address: ["--unix", path],
-      permissions: UNIX_PERMISSIONS,
+      permissions: FILE_PERMISSIONS,
     });
     assert.equal(server.address, path);
 
-    const second = await runServer(["--unix", path], UNIX_PERMISSIONS);
+    const second = await runServer(["--unix", path], FILE_PERMISSIONS);
     assert.equal(second.code, 4);
     assert.equal(
       second.stderr,
@@ -81,7 +76,7 @@ Deno.test("server --unix replaces a stale socket file but refuses a live socket 
 
     const file = `${dir}/notes.txt`;
     await Deno.writeTextFile(file, "keep me");
-    const refused = await runServer(["--unix", file], UNIX_PERMISSIONS);
+    const refused = await runServer(["--unix", file], FILE_PERMISSIONS);
     assert.equal(refused.code, 4);
     assert.equal(
       refused.stderr,

@@ -13,6 +13,7 @@ import {
 } from "../../lib/tls/mod.ts";
 import {
   bytesEqual,
+  FILE_PERMISSIONS,
   type LineCollector,
   loopback,
   memoryLogger,
@@ -66,13 +67,6 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-const FILE_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
-];
 
 Deno.test("TLS echo is byte-exact at the edge sizes, ends with close_notify, and serves clients at once", async () => {
   const material = await generateSelfSigned(["127.0.0.1"]);
