@@ -287,24 +287,7 @@ Deno.test("fuzz: garbage, truncated and oversized PROXY headers get nothing echo
     "--quiet",
   ]);
   const header = encoder.encode("PROXY TCP4 10.0.0.1 10.0.0.2 1000 7007\r\n");
-  const v2 = Uint8Array.of(
-    0x0d,
-    0x0a,
-    0x0d,
-    0x0a,
-    0x00,
-    0x0d,
-    0x0a,
-    0x51,
-    0x55,
-    0x49,
-    0x54,
-    0x0a,
-    0x21,
-    0x11,
-    0xff,
-    0xff,
-  );
+  const v2 = Uint8Array.of(...PROXY_V2_SIGNATURE, 0x21, 0x11, 0xff, 0xff);
   const inputs: Uint8Array[] = [
     v2, // claims 64 KiB of addresses: oversized
     header.subarray(0, 20), // truncated, then the client half-closes
