@@ -150,11 +150,6 @@ export class ServerMetrics {
     this.#counters.add(LOG_LINES_DROPPED);
   }
 
-  /** Bytes echoed by connections that have closed. */
-  get bytesEchoed(): number {
-    return this.#counters.get(BYTES_ECHOED);
-  }
-
   /**
    * The Prometheus exposition of every counter, plus what only the main
    * thread knows and the process metrics.
