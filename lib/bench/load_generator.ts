@@ -10,6 +10,7 @@ import {
   connectWithTimeout,
   delay,
   type Endpoint,
+  firstDifference,
   writeAll,
 } from "../net/mod.ts";
 import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
@@ -119,6 +120,8 @@ function makePattern(size: number): Uint8Array {
 }
 
 class MismatchError extends Error {}
+
+function ignore(): void {}
 
 /**
  * Runs a load against an echo server and reports what it measured.
@@ -257,25 +260,42 @@ function open(context: LoopContext): Promise<Deno.Conn> {
   });
 }
 
-/** Sends `message` and checks that exactly it comes back into `echo`. */
+/**
+ * Sends `message` and checks that exactly it comes back into `echo`.
+ *
+ * The read is posted before the write. Posted after it, the read would
+ * often find a fast server's echo already there and complete at once, so
+ * the connections served in one turn of the event loop would go round
+ * again and again ahead of connections whose echo had been waiting longer:
+ * a tail of hundreds of ms that is ours, not the server's (see "Fairness"
+ * in bench/README.md). Posted first, every read waits its turn.
+ */
 async function roundTrip(
   conn: Deno.Conn,
   message: Uint8Array,
   echo: Uint8Array,
 ): Promise<void> {
-  await writeAll(conn, message);
-  let received = 0;
-  while (received < echo.length) {
-    const n = await conn.read(echo.subarray(received));
-    if (n === null) throw new Error("Connection closed by the server mid-echo");
-    received += n;
+  const firstRead = conn.read(echo);
+  // A failed write rejects this read too; the write's error is the one
+  // reported, and this rejection must not go unhandled.
+  firstRead.catch(ignore);
+  const written = await conn.write(message);
+  if (written < message.length) {
+    await writeAll(conn, message.subarray(written));
   }
-  for (let i = 0; i < echo.length; i++) {
-    if (echo[i] !== message[i]) {
-      throw new MismatchError(
-        `Echo differs at byte ${i} of a ${echo.length}-byte message`,
-      );
-    }
+  let received = await firstRead;
+  while (received !== null && received < echo.length) {
+    const n: number | null = await conn.read(echo.subarray(received));
+    received = n === null ? null : received + n;
+  }
+  if (received === null) {
+    throw new Error("Connection closed by the server mid-echo");
+  }
+  const at = firstDifference(echo, message);
+  if (at !== -1) {
+    throw new MismatchError(
+      `Echo differs at byte ${at} of a ${echo.length}-byte message`,
+    );
   }
 }
 

@@ -1,3 +1,5 @@
+import { firstDifference } from "../net/mod.ts";
+
 // Stands in for a verified chunk until the array is compacted.
 const RELEASED = new Uint8Array(0);
 
@@ -49,11 +51,11 @@ export class UnverifiedBytes {
         chunk.length - this.#offset,
         echoed.length - position,
       );
-      for (let i = 0; i < count; i++) {
-        if (chunk[this.#offset + i] !== echoed[position + i]) {
-          return this.#verified + i;
-        }
-      }
+      const differs = firstDifference(
+        chunk.subarray(this.#offset, this.#offset + count),
+        echoed.subarray(position, position + count),
+      );
+      if (differs !== -1) return this.#verified + differs;
       position += count;
       this.#advance(count, chunk.length);
     }

@@ -115,3 +115,31 @@ Deno.test("load against a closed port counts connection errors, one per connecti
   assert.equal(report.errors, 3);
   assert.equal(report.completed, 0);
 });
+
+Deno.test("a server that closes mid-echo counts one error, not a mismatch", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    using conn = await listener.accept();
+    const request = new Uint8Array(64);
+    let received = 0;
+    while (received < request.length) {
+      const n = await conn.read(request.subarray(received));
+      if (n === null) return;
+      received += n;
+    }
+    await conn.write(request.subarray(0, 20)); // then close: 44 bytes short
+  })();
+  const report = await runLoad({
+    endpoint: loopback(listener.addr.port),
+    connections: 1,
+    size: 64,
+    count: 3,
+  });
+  await serving;
+  assert.equal(report.errors, 1);
+  assert.equal(report.mismatches, 0);
+  assert.equal(report.completed, 0);
+  assert.deepEqual(report.errorSamples, [
+    "Connection closed by the server mid-echo",
+  ]);
+});
