@@ -57,12 +57,13 @@ export const WORKER_MODULES = {
 } as const;
 
 /**
- * V8 flags for the server. A 1 MiB young generation (the default grows to
- * 16 MiB and shrinks slowly) keeps RSS down after bursts of load, e.g.
- * 120 -> 77 MiB before a 5,000-connection idle test, at no measured
- * throughput cost: the echo loop allocates little per chunk.
+ * V8 flags for the server. A 4 MiB young generation (the default grows to
+ * 16 MiB and shrinks slowly) keeps RSS down after bursts of load: 88 vs
+ * 108 MiB after 500 connections in ping-pong. 1 MiB saved 5 MiB more but,
+ * once the echo moved into Workers, cost a tenth of the 500-connection
+ * ping-pong rate in scavenges (0.50 vs 0.56 of C; bench/README.md).
  */
-export const SERVER_V8_FLAGS = ["--max-semi-space-size=1"] as const;
+export const SERVER_V8_FLAGS = ["--max-semi-space-size=4"] as const;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 

@@ -132,10 +132,11 @@ export async function echoConnection(
       const n = await conn.read(buffer);
       if (n === null) break;
       idle?.touch();
-      await writeAll(
-        conn,
-        n === buffer.length ? buffer : buffer.subarray(0, n),
-      );
+      const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
+      // writeAll only for the rare partial write: one promise fewer per
+      // chunk is worth about a tenth of the ping-pong rate.
+      const written = await conn.write(chunk);
+      if (written < n) await writeAll(conn, chunk.subarray(written));
       idle?.touch();
       bytesEchoed += n;
       buffer = nextBuffer(buffer, n, maxBufferSize, budget);
