@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--c-peer PATH]`: starts our server and, when it is
+ * `deno task bench [--c-peer PATH] [--c-load PATH]`: starts our server and, when it is
  * there, the C epoll echo server of the team's measuring kit
  * (`../shared/bench/peers/c_epoll_echo`, built by its build.sh; or the
  * binary `--c-peer` names, run as `PATH PORT 127.0.0.1`), loads each with
@@ -10,8 +10,13 @@
  * Servers run on CPU 0 and the load generator on CPU 1 when `taskset` is
  * available and the machine has two or more. Both servers are measured in
  * each cell back to back, so a change of the machine's speed hits both.
- * Each cell runs 3 s per server; the whole run takes about 40 s. For
- * Bun and Node, and the C load generator, see bench/README.md.
+ * Each cell runs 3 s per server after a 0.5 s warm-up; the whole run takes
+ * about 50 s. For Bun and Node, see bench/README.md.
+ *
+ * When the kit's C load generator is there too
+ * (`../shared/bench/echoload`, or `--c-load PATH`), a second table puts
+ * `echo-client bench` next to it in the 500-connection ping-pong cell
+ * against the C server, so a tail of our load generator's own shows at once.
  *
  * @module
  */
@@ -23,14 +28,19 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const KIT_C_PEER =
   new URL("../../shared/bench/peers/c_epoll_echo", import.meta.url)
     .pathname;
+const KIT_C_LOAD = new URL("../../shared/bench/echoload", import.meta.url)
+  .pathname;
 const CELL_SECONDS = 3;
 const FAIRNESS = "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK";
+
+/** The cell both load generators run against the C server. */
+const PING_PONG_500 = "ping-pong 500 × 1 KiB";
 
 /** One row of the matrix: a name and the `echo-client bench` flags. */
 const CELLS: [string, string[]][] = [
   ["ping-pong 1 × 64 B", ["--connections", "1", "--size", "64"]],
   ["ping-pong 50 × 64 B", ["--connections", "50", "--size", "64"]],
-  ["ping-pong 500 × 1 KiB", ["--connections", "500", "--size", "1KiB"]],
+  [PING_PONG_500, ["--connections", "500", "--size", "1KiB"]],
   ["stream 8 × 64 KiB", [
     "--mode",
     "stream",
@@ -181,6 +191,55 @@ async function bench(
   return JSON.parse(new TextDecoder().decode(output.stdout));
 }
 
+/**
+ * The C load generator in the `PING_PONG_500` cell against `port`, its
+ * report in the shape of ours. Its half-second warm-up is not measured.
+ */
+async function echoload(
+  path: string,
+  port: number,
+  pin: boolean,
+): Promise<BenchReport> {
+  const [program, args] = pinned(1, [
+    path,
+    ...["--host", "127.0.0.1", "--port", String(port)],
+    ...["--mode", "pingpong", "--conns", "500", "--size", "1024"],
+    ...["--duration", String(CELL_SECONDS), "--warmup", "0.5"],
+  ], pin);
+  const output = await new Deno.Command(program, { args, stderr: "null" })
+    .output();
+  const report = JSON.parse(new TextDecoder().decode(output.stdout));
+  return {
+    mode: "ping-pong",
+    per_s: report.rtt_per_s,
+    mb_per_s: report.mb_per_s,
+    errors: report.errors,
+    mismatches: report.mismatches,
+    latency_us: { p99: report.lat_us.p99, p999: report.lat_us.p999 },
+  };
+}
+
+/** The second table: our load generator next to the C one. */
+function loadGeneratorRows(ours: BenchReport, c: BenchReport): string[] {
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "-" : `${(a / b).toFixed(2)}×`;
+  return [
+    `\nLoad generators against the C server, ${PING_PONG_500} (target: rate ≥ 0.6×, p99.9 ≤ 3× echoload's):\n`,
+    "| load generator | rate | p99 | p99.9 | errors |",
+    "|---|---|---|---|---|",
+    ...([["echo-client bench", ours], ["echoload (C)", c]] as const).map((
+      [name, report],
+    ) =>
+      `| ${name} | ${rate(report)} | ${ms(report.latency_us?.p99)} | ${
+        ms(report.latency_us?.p999)
+      } | ${report.errors + report.mismatches} |`
+    ),
+    `| ours / echoload | ${ratio(ours.per_s, c.per_s)} | ${
+      ratio(ours.latency_us?.p99, c.latency_us?.p99)
+    } | ${ratio(ours.latency_us?.p999, c.latency_us?.p999)} | |`,
+  ];
+}
+
 const ms = (micros: number | undefined): string =>
   micros === undefined ? "-" : `${(micros / 1000).toFixed(2)} ms`;
 
@@ -191,9 +250,14 @@ function rate(report: BenchReport): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { "c-peer": { type: "string" } });
+  const { values } = parseFlags(args, {
+    "c-peer": { type: "string" },
+    "c-load": { type: "string" },
+  });
   const cPath = (values["c-peer"] as string | undefined) ??
     (exists(KIT_C_PEER) ? KIT_C_PEER : undefined);
+  const cLoadPath = (values["c-load"] as string | undefined) ??
+    (exists(KIT_C_LOAD) ? KIT_C_LOAD : undefined);
   const pin = canPin();
   await using ours = await startOurs(pin);
   await using c = cPath === undefined ? undefined : await startC(cPath, pin);
@@ -211,11 +275,13 @@ async function main(args: string[]): Promise<number> {
     c === undefined ? "|---|---|---|---|---|" : "|---|---|---|---|---|---|",
   ];
   const rows = [...header];
+  let oursAgainstC: BenchReport | undefined;
   for (const [name, flags] of CELLS) {
     const mine = await bench(ours.port, flags, pin);
     const theirs = c === undefined
       ? undefined
       : await bench(c.port, flags, pin);
+    if (name === PING_PONG_500) oursAgainstC = theirs;
     const errors = mine.errors + mine.mismatches +
       (theirs === undefined ? 0 : theirs.errors + theirs.mismatches);
     const pingPong = mine.mode === "ping-pong";
@@ -240,6 +306,18 @@ async function main(args: string[]): Promise<number> {
       );
     }
     await Deno.stderr.write(new TextEncoder().encode(`${name}: done\n`));
+  }
+  if (c !== undefined && oursAgainstC !== undefined) {
+    rows.push(
+      ...(cLoadPath === undefined
+        ? [
+          "\nC load generator: not found (build ../shared/bench or pass --c-load PATH)",
+        ]
+        : loadGeneratorRows(
+          oursAgainstC,
+          await echoload(cLoadPath, c.port, pin),
+        )),
+    );
   }
   await Deno.stdout.write(new TextEncoder().encode(rows.join("\n") + "\n"));
   return 0;

@@ -37,6 +37,14 @@ export interface LoadOptions {
   size?: number;
   /** Stop after this many ms. @default {5000, unless `count` is given} */
   duration?: number;
+  /**
+   * Run this many ms before measuring, and leave that time out of the
+   * report: connection setup and the JIT compiling our own loops would
+   * otherwise show as the server's latency. `duration` and `count` start
+   * after it.
+   * @default {0}
+   */
+  warmup?: number;
   /** Stop after this many round trips (stream: messages). @default {unlimited} */
   count?: number;
   /**
@@ -79,8 +87,10 @@ export interface LoadReport {
   connections: number;
   /** Message size in bytes. */
   size: number;
-  /** Measured time in seconds. */
+  /** Measured time in seconds (after the warm-up). */
   seconds: number;
+  /** Warm-up time in seconds, not measured. */
+  warmupSeconds: number;
   /** Round trips (connect mode: connections) completed and verified. */
   completed: number;
   /** Completed per second. */
@@ -146,6 +156,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     size = 64,
     count = Infinity,
     window = DEFAULT_STREAM_WINDOW,
+    warmup = 0,
   } = options;
   const duration = options.duration ??
     (Number.isFinite(count) ? Infinity : DEFAULT_DURATION_MS);
@@ -164,14 +175,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // Round trips started during the warm-up are neither counted nor timed.
+  let measuring = !(warmup > 0);
+  let started = performance.now();
+  const warmupEnd = measuring ? undefined : setTimeout(() => {
+    measuring = true;
+    started = performance.now();
+  }, warmup);
   const deadline = Number.isFinite(duration)
-    ? setTimeout(() => stop.abort(), duration)
+    ? setTimeout(() => stop.abort(), (measuring ? 0 : warmup) + duration)
     : undefined;
 
   const pattern = makePattern(size);
   // Claims one unit of work; false once the count is used up or time is over.
   let claimed = 0;
-  const claim = () => !stop.signal.aborted && claimed++ < count;
+  const claim = () => !stop.signal.aborted && (!measuring || claimed++ < count);
   const fail = (error: unknown) => {
     if (stop.signal.aborted) return; // errors caused by stopping do not count
     if (error instanceof MismatchError) mismatches++;
@@ -184,7 +202,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
   };
 
-  const started = performance.now();
   const context: LoopContext = {
     endpoint,
     size,
@@ -197,6 +214,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       : (1000 * connections) / options.rate,
     window,
     sendProxy: options.sendProxy,
+    measuring: () => measuring,
   };
   const loop = LOOPS[mode];
   await Promise.all(
@@ -205,7 +223,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       (_, id) => loop(context, id).catch(fail),
     ),
   );
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = measuring ? (performance.now() - started) / 1000 : 0;
+  clearTimeout(warmupEnd);
   clearTimeout(deadline);
   options.signal?.removeEventListener("abort", onAbort);
 
@@ -214,10 +233,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     connections,
     size,
     seconds,
+    warmupSeconds: warmup / 1000,
     completed: progress.completed,
-    perSecond: progress.completed / seconds,
+    perSecond: seconds > 0 ? progress.completed / seconds : 0,
     bytesVerified: progress.bytesVerified,
-    megabytesPerSecond: progress.bytesVerified / seconds / 1e6,
+    megabytesPerSecond: seconds > 0
+      ? progress.bytesVerified / seconds / 1e6
+      : 0,
     latency: progress.latency,
     errors: progress.errors,
     mismatches,
@@ -236,6 +258,8 @@ interface LoopContext {
   interval: number;
   window: number;
   sendProxy: ProxyVersion | undefined;
+  /** False during the warm-up: what starts then is not reported. */
+  measuring: () => boolean;
 }
 
 type Loop = (context: LoopContext, id: number) => Promise<void>;
@@ -316,10 +340,13 @@ async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
       if (context.stop.aborted) break;
     }
     const sent = interval > 0 ? due : performance.now();
+    const measured = context.measuring();
     await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
-    progress.latency.record((performance.now() - sent) * 1000);
-    progress.completed++;
-    progress.bytesVerified += size;
+    if (measured) {
+      progress.latency.record((performance.now() - sent) * 1000);
+      progress.completed++;
+      progress.bytesVerified += size;
+    }
     offset = (offset + size) % PATTERN_LENGTH;
     due += interval;
   }
@@ -331,14 +358,17 @@ async function connectLoop(context: LoopContext, id: number): Promise<void> {
   let offset = startOffset(id);
   while (context.claim()) {
     const started = performance.now();
+    const measured = context.measuring();
     {
       using conn = await open(context);
       using _ = closeOnAbort(context.stop, conn);
       await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
     }
-    progress.latency.record((performance.now() - started) * 1000);
-    progress.completed++;
-    progress.bytesVerified += size;
+    if (measured) {
+      progress.latency.record((performance.now() - started) * 1000);
+      progress.completed++;
+      progress.bytesVerified += size;
+    }
     offset = (offset + size) % PATTERN_LENGTH;
   }
 }
@@ -374,8 +404,10 @@ async function streamLoop(context: LoopContext, id: number): Promise<void> {
       if (mismatch !== -1) {
         throw new MismatchError(`Echo differs at stream byte ${mismatch}`);
       }
-      progress.bytesVerified += n;
-      progress.completed = Math.floor(progress.bytesVerified / size);
+      if (context.measuring()) {
+        progress.bytesVerified += n;
+        progress.completed = Math.floor(progress.bytesVerified / size);
+      }
       wakeWriter?.();
       wakeWriter = undefined;
     }

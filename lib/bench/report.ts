@@ -32,6 +32,7 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
     connections: report.connections,
     size_bytes: report.size,
     duration_s: round(report.seconds, 3),
+    warmup_s: round(report.warmupSeconds, 3),
     completed: report.completed,
     per_s: round(report.perSecond, 1),
     bytes_verified: report.bytesVerified,
@@ -73,6 +74,12 @@ export function formatReport(report: LoadReport): string {
     ],
     ["duration", formatDuration(report.seconds * 1000)],
   ];
+  if (report.warmupSeconds > 0) {
+    rows.push([
+      "warm-up",
+      `${formatDuration(report.warmupSeconds * 1000)} before, not measured`,
+    ]);
+  }
   if (report.mode !== "stream") {
     rows.push([unit, `${report.completed.toLocaleString("en-US")}`]);
     rows.push([

@@ -19,7 +19,7 @@ import {
 } from "./flag_values.ts";
 import type { ProxyVersion } from "../proxy/mod.ts";
 import type { LoadMode } from "../bench/mod.ts";
-import { parseSize } from "../log/mod.ts";
+import { parseDuration, parseSize } from "../log/mod.ts";
 
 /** `echo-client bench`'s help text. */
 export const BENCH_HELP =
@@ -37,6 +37,9 @@ Options:
   --size SIZE            Message size; stream: write size (default: 64)
   --duration DURATION    How long to run (default: 5s, or until --count)
   --count N              Stop after N round trips / messages / connections
+  --warmup DURATION      Run this long first and leave it out of the report:
+                         connection setup and our own start-up are not the
+                         server's latency (default: 0.5s, or 0s with --count)
   --rate N               ping-pong: N round trips per second in total; latency
                          counts from when each was due (default: flat out)
   --send-proxy v1|v2     Send a PROXY protocol header first on every
@@ -65,6 +68,8 @@ export interface BenchArgs {
   duration?: number;
   /** Round trips / messages / connections, if given. */
   count?: number;
+  /** Unmeasured run time before the measured one, in ms. */
+  warmup: number;
   /** Round trips per second in total, if given. */
   rate?: number;
   /** JSON output. */
@@ -99,6 +104,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     size: { type: "string" },
     duration: { type: "string" },
     count: { type: "string" },
+    warmup: { type: "string" },
     rate: { type: "string" },
     json: { type: "boolean" },
     "send-proxy": { type: "string" },
@@ -139,6 +145,11 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       size: parseFlagValue("size", text("size") ?? "64", positiveSize),
       ...optional("duration", positiveDuration),
       ...optional("count", positiveInteger),
+      warmup: parseFlagValue(
+        "warmup",
+        text("warmup") ?? (text("count") === undefined ? "0.5s" : "0s"),
+        parseDuration,
+      ),
       ...rate,
       json: values.json === true,
       quiet: values.quiet === true,

@@ -4,6 +4,7 @@ import {
   loopback,
   startCorruptingServer,
   startEchoServer,
+  startFakeServer,
 } from "../_helpers.ts";
 
 async function withEchoServer(
@@ -117,9 +118,7 @@ Deno.test("load against a closed port counts connection errors, one per connecti
 });
 
 Deno.test("a server that closes mid-echo counts one error, not a mismatch", async () => {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = (async () => {
-    using conn = await listener.accept();
+  await using server = startFakeServer(async (conn) => {
     const request = new Uint8Array(64);
     let received = 0;
     while (received < request.length) {
@@ -128,18 +127,46 @@ Deno.test("a server that closes mid-echo counts one error, not a mismatch", asyn
       received += n;
     }
     await conn.write(request.subarray(0, 20)); // then close: 44 bytes short
-  })();
+  });
   const report = await runLoad({
-    endpoint: loopback(listener.addr.port),
+    endpoint: loopback(server.port),
     connections: 1,
     size: 64,
     count: 3,
   });
-  await serving;
   assert.equal(report.errors, 1);
   assert.equal(report.mismatches, 0);
   assert.equal(report.completed, 0);
   assert.deepEqual(report.errorSamples, [
     "Connection closed by the server mid-echo",
   ]);
+});
+
+Deno.test("round trips of the warm-up are echoed but neither counted nor timed", async () => {
+  let bytesEchoed = 0;
+  await using server = startFakeServer(async (conn) => {
+    const buffer = new Uint8Array(4096);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      await conn.write(buffer.subarray(0, n));
+      bytesEchoed += n;
+    }
+  });
+  const started = performance.now();
+  const report = await runLoad({
+    endpoint: loopback(server.port),
+    connections: 2,
+    size: 10,
+    count: 5,
+    warmup: 200,
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  assert.equal(report.completed, 5);
+  assert.equal(report.latency.count, 5);
+  assert.equal(report.bytesVerified, 50);
+  assert.equal(report.warmupSeconds, 0.2);
+  assert.ok(bytesEchoed > 50, `the warm-up ran: ${bytesEchoed} B echoed`);
+  assert.ok(
+    report.seconds <= elapsed - 0.2,
+    `measured ${report.seconds} s of ${elapsed} s, after the warm-up`,
+  );
 });

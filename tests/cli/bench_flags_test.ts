@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseBenchArgs } from "../../lib/cli/mod.ts";
 import { UsageError } from "../../lib/net/mod.ts";
 
-Deno.test("bench defaults: one ping-pong connection, 64 B, no count, duration or rate", () => {
+Deno.test("bench defaults: one ping-pong connection, 64 B, 0.5 s warm-up, no count, duration or rate", () => {
   assert.deepEqual(parseBenchArgs([]), {
     kind: "bench",
     args: {
@@ -10,6 +10,7 @@ Deno.test("bench defaults: one ping-pong connection, 64 B, no count, duration or
       mode: "ping-pong",
       connections: 1,
       size: 64,
+      warmup: 500,
       json: false,
       quiet: false,
     },
@@ -32,6 +33,17 @@ Deno.test("bench flags take units and names", () => {
   assert.equal(command.args.size, 65_536);
   assert.equal(command.args.duration, 1_500);
   assert.equal(command.args.count, 10);
+  assert.equal(command.args.warmup, 0, "no warm-up by default with --count");
+});
+
+Deno.test("bench --warmup takes a duration, 0 included", () => {
+  const warmup = (args: string[]) => {
+    const command = parseBenchArgs(args);
+    return command.kind === "bench" ? command.args.warmup : undefined;
+  };
+  assert.equal(warmup(["--warmup", "2s"]), 2_000);
+  assert.equal(warmup(["--warmup", "0s"]), 0);
+  assert.equal(warmup(["--count", "5", "--warmup", "100ms"]), 100);
 });
 
 Deno.test("bench refuses --rate outside ping-pong and zero counts", () => {
@@ -43,6 +55,7 @@ Deno.test("bench refuses --rate outside ping-pong and zero counts", () => {
     [["--connections", "0"], /^--connections: Invalid count "0"/],
     [["--rate", "0"], /^--rate: Invalid rate "0"/],
     [["--size", "0"], /^--size: Invalid size "0"/],
+    [["--warmup", "5"], /^--warmup: /],
   ];
   for (const [args, message] of cases) {
     assert.throws(
