@@ -170,3 +170,30 @@ Deno.test("round trips of the warm-up are echoed but neither counted nor timed",
     `measured ${report.seconds} s of ${elapsed} s, after the warm-up`,
   );
 });
+
+Deno.test("a server that sends more than it was sent is caught", async () => {
+  await using server = startFakeServer(async (conn) => {
+    const request = new Uint8Array(64);
+    let received = 0;
+    while (received < request.length) {
+      const n = await conn.read(request.subarray(received));
+      if (n === null) return;
+      received += n;
+    }
+    // The echo and one byte more, in one write: one segment on loopback.
+    const reply = new Uint8Array(65);
+    reply.set(request);
+    await conn.write(reply);
+  });
+  const report = await runLoad({
+    endpoint: loopback(server.port),
+    connections: 1,
+    size: 64,
+    count: 3,
+  });
+  assert.equal(report.mismatches, 1);
+  assert.equal(report.completed, 0);
+  assert.deepEqual(report.errorSamples, [
+    "Echo longer than the 64-byte message",
+  ]);
+});
