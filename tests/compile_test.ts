@@ -9,6 +9,7 @@ import {
   compileArgs,
   isRuntimeDownloadFailure,
   PERMISSIONS,
+  V8_FLAGS,
   WORKER_MODULES,
 } from "../tools/compile.ts";
 import { VERSION } from "../lib/cli/mod.ts";
@@ -69,6 +70,25 @@ Deno.test("compile tasks bake in network, file and one environment variable's pe
       assert.equal(args[at - 1], "--include", `${program} embeds ${module}`);
       assert.ok(Deno.statSync(args[at] as string).isFile);
     }
+  }
+});
+
+Deno.test("deno task serve and client run with the V8 flags the binaries are compiled with", async () => {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  for (
+    const [task, program] of [
+      ["serve", "echo-server"],
+      ["client", "echo-client"],
+    ] as const
+  ) {
+    const flag = `--v8-flags=${V8_FLAGS[program].join(",")}`;
+    assert.ok(
+      (config.tasks[task] as string).split(" ").includes(flag),
+      `deno task ${task} passes ${flag}`,
+    );
+    assert.ok(compileArgs(program, "out").includes(flag));
   }
 });
 

@@ -22,7 +22,7 @@
  */
 
 import { parseFlags } from "../lib/cli/mod.ts";
-import { SERVER_V8_FLAGS } from "./compile.ts";
+import { V8_FLAGS } from "./compile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const KIT_C_PEER =
@@ -116,7 +116,7 @@ async function startOurs(pin: boolean): Promise<Server> {
     "--allow-net",
     `--allow-read=${ROOT}lib`,
     FAIRNESS,
-    `--v8-flags=${SERVER_V8_FLAGS.join(",")}`,
+    `--v8-flags=${V8_FLAGS["echo-server"].join(",")}`,
     `${ROOT}server.ts`,
     "--port",
     "0",
@@ -174,6 +174,7 @@ async function bench(
     "--allow-net",
     `--allow-read=${ROOT}lib`,
     FAIRNESS,
+    `--v8-flags=${V8_FLAGS["echo-client"].join(",")}`,
     `${ROOT}client.ts`,
     "bench",
     "--port",

@@ -57,13 +57,26 @@ export const WORKER_MODULES = {
 } as const;
 
 /**
- * V8 flags for the server. A 4 MiB young generation (the default grows to
- * 16 MiB and shrinks slowly) keeps RSS down after bursts of load: 88 vs
- * 108 MiB after 500 connections in ping-pong. 1 MiB saved 5 MiB more but,
- * once the echo moved into Workers, cost a tenth of the 500-connection
- * ping-pong rate in scavenges (0.50 vs 0.56 of C; bench/README.md).
+ * V8 flags each program is compiled with.
+ *
+ * The server: a 4 MiB young generation (the default grows to 16 MiB and
+ * shrinks slowly) keeps RSS down after bursts of load: 88 vs 108 MiB after
+ * 500 connections in ping-pong. 1 MiB saved 5 MiB more but, once the echo
+ * moved into Workers, cost a tenth of the 500-connection ping-pong rate in
+ * scavenges (0.50 vs 0.56 of C; bench/README.md).
+ *
+ * The client: a young generation of at least 16 MiB, so the load
+ * generator's short-lived objects die young. With V8's default, enough of
+ * them outlive two scavenges to fill the old generation and bring a major
+ * collection about once a second, each holding up every round trip in
+ * flight: p99.9 14.5–15 ms vs 9–11 ms at 500 connections (bench/README.md,
+ * "Fairness"). V8 flags must be given when the process starts, so
+ * `deno task client` passes the same flag.
  */
-export const SERVER_V8_FLAGS = ["--max-semi-space-size=4"] as const;
+export const V8_FLAGS = {
+  "echo-server": ["--max-semi-space-size=4"],
+  "echo-client": ["--min-semi-space-size=16"],
+} as const;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -83,9 +96,7 @@ export function compileArgs(
   return [
     "compile",
     ...PERMISSIONS,
-    ...(program === "echo-server"
-      ? [`--v8-flags=${SERVER_V8_FLAGS.join(",")}`]
-      : []),
+    `--v8-flags=${V8_FLAGS[program].join(",")}`,
     ...WORKER_MODULES[program].flatMap((module) => [
       "--include",
       `${ROOT}${module}`,
