@@ -3,6 +3,7 @@ import { VERSION } from "../lib/cli/mod.ts";
 import {
   CLIENT_SCRIPT,
   patternChunk,
+  PROGRAM_PERMISSIONS,
   RssWatch,
   runClient,
   startCorruptingServer,
@@ -284,4 +285,30 @@ Deno.test("client bench exits 1 when the echo is corrupted, and 2 for a bad mode
     bad.stderr,
     /^error: --mode: Invalid mode "pingpong": expected ping-pong, stream or connect/,
   );
+});
+
+Deno.test("client and bench exit 10, saying so, when stdout is closed before they write", async () => {
+  await using server = await startServer(["--quiet"]);
+  const port = ["--port", String(server.port)];
+  for (
+    const args of [
+      [...port, "hello"],
+      ["bench", ...port, "--count", "10", "--json"],
+    ]
+  ) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PROGRAM_PERMISSIONS, CLIENT_SCRIPT, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Like `| head -c 0`: the reader is gone before the first byte.
+    await child.stdout.cancel();
+    const { code, stderr } = await child.output();
+    assert.equal(
+      decoder.decode(stderr),
+      "error: Standard output was closed before all output was written (broken pipe)\n",
+      args.join(" "),
+    );
+    assert.equal(code, 10, args.join(" "));
+  }
 });

@@ -7,8 +7,8 @@
  */
 
 import type { EchoStreamProgress, RunClientOptions } from "../client/mod.ts";
-import { writeStderr } from "../log/mod.ts";
-import { formatAddress, type TlsClientOptions, writeAll } from "../net/mod.ts";
+import { writeStderr, writeStdoutBytes } from "../log/mod.ts";
+import { formatAddress, type TlsClientOptions } from "../net/mod.ts";
 import type { ClientArgs, ClientTlsArgs } from "./client_flags.ts";
 import { readPemFile } from "./pem_file.ts";
 import { ProgressLine } from "./progress_line.ts";
@@ -45,7 +45,7 @@ export async function clientOptions(
       ),
     }),
     input: Deno.stdin.readable,
-    output: (echo) => writeAll(Deno.stdout, echo),
+    output: writeStdoutBytes,
     onConnected: async (conn) => {
       if (args.verbose && "handshake" in conn) {
         const { alpnProtocol } = await (conn as Deno.TlsConn).handshake();

@@ -40,6 +40,8 @@ export const ExitCode = {
    * name, expired.
    */
   TlsVerification: 9,
+  /** Standard output was closed before all output was written. */
+  OutputClosed: 10,
   /** A bug: an error nobody anticipated. Please report it. */
   Internal: 70,
   /** A second SIGINT during graceful shutdown (128 + 2). */

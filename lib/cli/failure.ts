@@ -12,7 +12,7 @@ import {
   UsageError,
 } from "../net/mod.ts";
 import { ExitCode } from "./exit_codes.ts";
-import { writeStderr } from "../log/mod.ts";
+import { OutputClosedError, writeStderr } from "../log/mod.ts";
 
 /**
  * Prints `error: <message>` for `error` on stderr (and its stack trace
@@ -78,6 +78,9 @@ export function describeNetworkError(error: unknown, address: string): Failure {
   }
   if (error instanceof TlsVerificationError) {
     return { message: error.message, exitCode: ExitCode.TlsVerification };
+  }
+  if (error instanceof OutputClosedError) {
+    return { message: error.message, exitCode: ExitCode.OutputClosed };
   }
   if (error instanceof Deno.errors.AddrInUse) {
     const hint = address.startsWith("/") || !address.includes(":")

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { writeStderr } from "../log/mod.ts";
+import { OutputClosedError, writeStderr } from "../log/mod.ts";
 import { onInterrupt } from "./shutdown.ts";
 import {
   canStartWorker,
@@ -81,7 +81,7 @@ export async function runFairly<Args>(
       worker.postMessage({ type: "run", args } satisfies TaskCommand<Args>);
     });
     if (report.type === "done") return report.code;
-    throw errorFromMessage(report.error, { UsageError });
+    throw errorFromMessage(report.error, { UsageError, OutputClosedError });
   } finally {
     worker.terminate();
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describeNetworkError, ExitCode } from "../../lib/cli/mod.ts";
+import { OutputClosedError } from "../../lib/log/mod.ts";
 import {
   EchoMismatchError,
   TimeoutError,
@@ -12,6 +13,11 @@ Deno.test("each network failure maps to its own exit code and a one-line message
     [new UsageError("Unknown flag"), ExitCode.Usage, /^Unknown flag$/],
     [new EchoMismatchError("differs"), ExitCode.EchoMismatch, /^differs$/],
     [new TimeoutError("slow"), ExitCode.Timeout, /^slow$/],
+    [
+      new OutputClosedError(),
+      ExitCode.OutputClosed,
+      /^Standard output was closed before all output was written/,
+    ],
     [new Deno.errors.AddrInUse("x"), ExitCode.AddressInUse, /already in use/],
     [
       new Deno.errors.PermissionDenied("x"),
