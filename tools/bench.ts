@@ -1,6 +1,6 @@
 /**
- * `deno task bench [--c-peer PATH] [--c-load PATH]`: starts our server and, when it is
- * there, the C epoll echo server of the team's measuring kit
+ * `deno task bench [--c-peer PATH] [--c-load PATH]`: starts our server
+ * and, when it is there, the C epoll echo server of the team's measuring kit
  * (`../shared/bench/peers/c_epoll_echo`, built by its build.sh; or the
  * binary `--c-peer` names, run as `PATH PORT 127.0.0.1`), loads each with
  * `echo-client bench` across a small fixed matrix, and prints one markdown

@@ -332,7 +332,7 @@ async function roundTrip(
       `Echo longer than the ${message.length}-byte message`,
     );
   }
-  const at = firstDifference(echo.subarray(0, received), message);
+  const at = firstDifference(echo.subarray(0, message.length), message);
   if (at !== -1) {
     throw new MismatchError(
       `Echo differs at byte ${at} of a ${message.length}-byte message`,
