@@ -4,8 +4,11 @@ import {
   assertNotServed,
   bytesEqual,
   connect,
+  FILE_PERMISSIONS,
+  LineCollector,
   patternChunk,
   randomBytes,
+  readToEnd,
   roundTrip,
   RssWatch,
   runServer,
@@ -374,4 +377,34 @@ Deno.test("--workers without read permission for its module fails with one line 
   );
   assert.equal(ours.length, 1);
   assert.match(ours[0] ?? "", /--workers also needs --allow-read for lib\//);
+});
+
+Deno.test("a server whose stdout is closed at once keeps serving, says so on stderr, and stops on SIGTERM", async () => {
+  const directory = await Deno.makeTempDir();
+  const path = `${directory}/echo.sock`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...FILE_PERMISSIONS, SERVER_SCRIPT, "--unix", path],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await child.stdout.cancel(); // the reader is gone before the first line
+  const stderr = new LineCollector(child.stderr);
+  try {
+    assert.match(
+      await stderr.waitFor(/^warning: standard output is closed/),
+      /serving without printing the listening lines$/,
+    );
+    using conn = await Deno.connect({ transport: "unix", path });
+    await conn.write(new TextEncoder().encode("still here"));
+    await conn.closeWrite();
+    assert.equal(
+      new TextDecoder().decode(await readToEnd(conn)),
+      "still here",
+    );
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal((await child.status).code, 0);
+  await stderr.done;
+  await Deno.remove(directory, { recursive: true });
 });

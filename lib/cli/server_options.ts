@@ -5,7 +5,7 @@
  * @module
  */
 
-import { writeStdout } from "../log/mod.ts";
+import { OutputClosedError, writeStderr, writeStdout } from "../log/mod.ts";
 import { formatAddress } from "../net/mod.ts";
 import type { Listening, RunServerOptions } from "../server/mod.ts";
 import { readPemFile } from "./pem_file.ts";
@@ -55,8 +55,12 @@ export async function serverOptions(
 /**
  * Prints what listens on stdout, one line each, in the documented form
  * scripts read: `listening on [tls |udp ]ADDRESS`, for TLS the
- * certificate's fingerprint, and last `admin listening on http://ADDRESS`. With `--tls-cert-out`, writes the generated
- * certificate there first.
+ * certificate's fingerprint, and last `admin listening on http://ADDRESS`.
+ * With `--tls-cert-out`, writes the generated certificate there first.
+ *
+ * A closed stdout (a script read the first line and went, `| head -1`)
+ * does not stop the server: the lines are for the reader, and there is
+ * none; a warning on stderr says so.
  *
  * @param listening What the server listens on.
  * @param args Parsed flags.
@@ -69,19 +73,26 @@ export async function announceListening(
   if (tls !== undefined && args.tls?.kind === "generate" && args.tls.certOut) {
     await Deno.writeTextFile(args.tls.certOut, tls.cert);
   }
+  const lines: string[] = [];
   if (stream !== undefined) {
     const protocol = tls === undefined ? "" : "tls ";
-    writeStdout(`listening on ${protocol}${formatAddress(stream)}\n`);
+    lines.push(`listening on ${protocol}${formatAddress(stream)}`);
   }
   if (tls !== undefined) {
-    writeStdout(`tls certificate sha256 ${tls.fingerprint}\n`);
+    lines.push(`tls certificate sha256 ${tls.fingerprint}`);
   }
   if (datagram !== undefined) {
-    writeStdout(`listening on udp ${formatAddress(datagram)}\n`);
+    lines.push(`listening on udp ${formatAddress(datagram)}`);
   }
   if (listening.admin !== undefined) {
-    writeStdout(
-      `admin listening on http://${formatAddress(listening.admin)}\n`,
+    lines.push(`admin listening on http://${formatAddress(listening.admin)}`);
+  }
+  try {
+    writeStdout(lines.map((line) => `${line}\n`).join(""));
+  } catch (error) {
+    if (!(error instanceof OutputClosedError)) throw error;
+    writeStderr(
+      "warning: standard output is closed: serving without printing the listening lines\n",
     );
   }
 }
