@@ -77,6 +77,8 @@ export interface LoadProgress {
   errors: number;
   /** Latencies so far, in µs. */
   latency: LatencyHistogram;
+  /** True during the warm-up, when nothing is counted yet. */
+  warmingUp?: boolean;
 }
 
 /** What {@linkcode runLoad} measured. */
@@ -178,8 +180,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   // Round trips started during the warm-up are neither counted nor timed.
   let measuring = !(warmup > 0);
   let started = performance.now();
+  progress.warmingUp = !measuring;
   const warmupEnd = measuring ? undefined : setTimeout(() => {
     measuring = true;
+    progress.warmingUp = false;
     started = performance.now();
   }, warmup);
   const deadline = Number.isFinite(duration)

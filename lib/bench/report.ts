@@ -110,7 +110,7 @@ export function formatReport(report: LoadReport): string {
 
 /**
  * One live progress line: elapsed time, rate over the last interval, p99
- * so far, errors.
+ * so far, errors; during the warm-up, only that it is warming up.
  *
  * @param progress Counters now.
  * @param previousCompleted `progress.completed` at the last update.
@@ -133,6 +133,11 @@ export function formatProgress(
   const p99 = progress.latency.count === 0
     ? "-"
     : formatDuration(progress.latency.percentile(99) / 1000);
+  if (progress.warmingUp) {
+    return `${
+      formatDuration(elapsedMs)
+    }: warming up, errors ${progress.errors}`;
+  }
   return `${formatDuration(elapsedMs)}: ${
     Math.round(perSecond).toLocaleString("en-US")
   }/s, ${megabytes.toFixed(1)} MB/s, p99 ${p99}, errors ${progress.errors}`;

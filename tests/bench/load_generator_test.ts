@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type LoadReport, runLoad } from "../../lib/bench/mod.ts";
+import {
+  LatencyHistogram,
+  type LoadProgress,
+  type LoadReport,
+  runLoad,
+} from "../../lib/bench/mod.ts";
 import {
   loopback,
   startCorruptingServer,
@@ -179,13 +184,23 @@ Deno.test("round trips of the warm-up are echoed but neither counted nor timed",
     }
   });
   const started = performance.now();
-  const report = await runLoad({
+  const progress: LoadProgress = {
+    completed: 0,
+    bytesVerified: 0,
+    errors: 0,
+    latency: new LatencyHistogram(),
+  };
+  const running = runLoad({
     endpoint: loopback(server.port),
     connections: 2,
     size: 10,
     count: 5,
     warmup: 200,
+    progress,
   });
+  assert.equal(progress.warmingUp, true, "live progress shows the warm-up");
+  const report = await running;
+  assert.equal(progress.warmingUp, false);
   const elapsed = (performance.now() - started) / 1000;
   assert.equal(report.completed, 5);
   assert.equal(report.latency.count, 5);
