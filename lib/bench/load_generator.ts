@@ -178,22 +178,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   // Round trips started during the warm-up are neither counted nor timed.
-  let measuring = !(warmup > 0);
+  const warmupMs = Math.max(0, warmup);
+  progress.warmingUp = warmupMs > 0;
+  const measuring = () => !progress.warmingUp;
   let started = performance.now();
-  progress.warmingUp = !measuring;
-  const warmupEnd = measuring ? undefined : setTimeout(() => {
-    measuring = true;
-    progress.warmingUp = false;
-    started = performance.now();
-  }, warmup);
+  const warmupEnd = progress.warmingUp
+    ? setTimeout(() => {
+      progress.warmingUp = false;
+      started = performance.now();
+    }, warmupMs)
+    : undefined;
   const deadline = Number.isFinite(duration)
-    ? setTimeout(() => stop.abort(), (measuring ? 0 : warmup) + duration)
+    ? setTimeout(() => stop.abort(), warmupMs + duration)
     : undefined;
 
   const pattern = makePattern(size);
   // Claims one unit of work; false once the count is used up or time is over.
   let claimed = 0;
-  const claim = () => !stop.signal.aborted && (!measuring || claimed++ < count);
+  const claim = () =>
+    !stop.signal.aborted && (!measuring() || claimed++ < count);
   const fail = (error: unknown) => {
     if (stop.signal.aborted) return; // errors caused by stopping do not count
     if (error instanceof MismatchError) mismatches++;
@@ -218,7 +221,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       : (1000 * connections) / options.rate,
     window,
     sendProxy: options.sendProxy,
-    measuring: () => measuring,
+    measuring,
   };
   const loop = LOOPS[mode];
   await Promise.all(
@@ -227,7 +230,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       (_, id) => loop(context, id).catch(fail),
     ),
   );
-  const seconds = measuring ? (performance.now() - started) / 1000 : 0;
+  const seconds = measuring() ? (performance.now() - started) / 1000 : 0;
   clearTimeout(warmupEnd);
   clearTimeout(deadline);
   options.signal?.removeEventListener("abort", onAbort);
@@ -237,7 +240,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     connections,
     size,
     seconds,
-    warmupSeconds: warmup / 1000,
+    warmupSeconds: warmupMs / 1000,
     completed: progress.completed,
     perSecond: seconds > 0 ? progress.completed / seconds : 0,
     bytesVerified: progress.bytesVerified,
