@@ -25,7 +25,9 @@ import {
   DEFAULT_BUFFER_BUDGET,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_BUFFER_SIZE,
+  DEFAULT_MAX_PENDING_HEADERS,
   DEFAULT_UDP_RATE,
+  type ProxyProtocolOptions,
 } from "../server/mod.ts";
 import { type LogFormat, parseDuration, parseSize } from "../log/mod.ts";
 
@@ -74,13 +76,23 @@ Options:
                            SO_REUSEPORT; Linux only (default: 1)
   --max-connections-per-ip N  Refuse connections from one client address
                            beyond N (default: unlimited)
+  --ipv6-prefix BITS       For --max-connections-per-ip, IPv6 clients count
+                           per /BITS, 1-128, as one host is usually given a
+                           /64 (default: 64)
   --allow CIDR             Only these clients may connect; repeatable or
                            comma-separated, IPv4 and IPv6 (default: all)
   --deny CIDR              These clients may not connect; wins over --allow
-  --proxy-protocol         Every connection starts with a PROXY header (v1
-                           or v2, from HAProxy or a load balancer); its
-                           client address counts, for logs and the rules
-                           above. Not with TLS
+  --proxy-protocol         Connections from trusted proxies (--proxy-from)
+                           start with a PROXY header (v1 or v2, from HAProxy
+                           or a load balancer); its client address counts,
+                           for logs and the rules above. Anyone else is
+                           served under its own address, and refused if it
+                           sends a header. With TLS, the header comes first
+  --proxy-from CIDR        Trusted proxies; repeatable or comma-separated;
+                           replaces the default (default: 127.0.0.0/8,::1)
+  --proxy-optional         Trusted proxies may also connect without a header
+  --max-pending-headers N  Trusted proxies' connections waiting for their
+                           header, at most; more are refused (default: ${DEFAULT_MAX_PENDING_HEADERS})
   --admin-port PORT        Serve /healthz, /readyz and /metrics (Prometheus)
                            over HTTP on this port; 0 picks one (default: off)
   --admin-host HOST        Address for the admin endpoint (default: ${DEFAULT_HOST})
@@ -132,14 +144,16 @@ export interface ServerArgs {
   logFormat: LogFormat;
   /** Suppress per-connection log lines. */
   quiet: boolean;
-  /** Connections must start with a PROXY header. */
-  proxyProtocol: boolean;
+  /** PROXY headers: who may send them, and how they are read. */
+  proxyProtocol: ProxyProtocolOptions | undefined;
   /** Client ranges allowed; empty: all. */
   allow: Cidr[];
   /** Client ranges denied. */
   deny: Cidr[];
   /** Connections per client address; undefined: no limit. */
   maxConnectionsPerIp: number | undefined;
+  /** IPv6 clients count per prefix of this many bits. */
+  ipv6Prefix: number;
   /** Where to serve the admin endpoint; undefined: nowhere. */
   admin: { hostname: string; port: number } | undefined;
   /** Print stack traces for unexpected errors. */
@@ -192,9 +206,13 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "no-tcp": { type: "boolean" },
     "udp-rate": { type: "string" },
     "proxy-protocol": { type: "boolean" },
+    "proxy-from": { type: "string", multiple: true },
+    "proxy-optional": { type: "boolean" },
+    "max-pending-headers": { type: "string" },
     allow: { type: "string", multiple: true },
     deny: { type: "string", multiple: true },
     "max-connections-per-ip": { type: "string" },
+    "ipv6-prefix": { type: "string" },
     "admin-port": { type: "string" },
     "admin-host": { type: "string" },
     quiet: { type: "boolean" },
@@ -233,11 +251,6 @@ export function parseServerArgs(args: string[]): ServerCommand {
   if (tls !== undefined && values.unix !== undefined) {
     throw new UsageError(
       "--tls: needs a host and port, not --unix: see --help",
-    );
-  }
-  if (values["proxy-protocol"] === true && tls !== undefined) {
-    throw new UsageError(
-      "--proxy-protocol: not with TLS (the header would have to be read before the TLS relay): see --help",
     );
   }
   if (values.alpn !== undefined && tls === undefined) {
@@ -296,7 +309,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
       ),
       quiet: values.quiet === true,
       verbose: values.verbose === true,
-      proxyProtocol: values["proxy-protocol"] === true,
+      proxyProtocol: parseProxyFlags(values),
       allow: parseRanges("allow", values.allow),
       deny: parseRanges("deny", values.deny),
       maxConnectionsPerIp: text("max-connections-per-ip") === undefined
@@ -306,6 +319,11 @@ export function parseServerArgs(args: string[]): ServerCommand {
           text("max-connections-per-ip") ?? "",
           positiveInteger,
         ),
+      ipv6Prefix: parseFlagValue(
+        "ipv6-prefix",
+        text("ipv6-prefix") ?? "64",
+        parsePrefixLength,
+      ),
       admin: parseAdmin(values),
     },
   };
@@ -320,6 +338,35 @@ function parseRanges(
   return texts.flatMap((text) => text.split(",")).map((range) =>
     parseFlagValue(flag, range, parseCidr)
   );
+}
+
+/** `--proxy-protocol` and the flags that only go with it. */
+function parseProxyFlags(
+  values: ParsedFlags["values"],
+): ProxyProtocolOptions | undefined {
+  const pending = values["max-pending-headers"] as string | undefined;
+  if (values["proxy-protocol"] !== true) {
+    for (
+      const flag of ["proxy-from", "proxy-optional", "max-pending-headers"]
+    ) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(
+          `--${flag}: only with --proxy-protocol: see --help`,
+        );
+      }
+    }
+    return undefined;
+  }
+  const from = parseRanges("proxy-from", values["proxy-from"]);
+  return {
+    ...(from.length > 0 && { trustedProxies: from }),
+    optional: values["proxy-optional"] === true,
+    maxPending: parseFlagValue(
+      "max-pending-headers",
+      pending ?? String(DEFAULT_MAX_PENDING_HEADERS),
+      positiveInteger,
+    ),
+  };
 }
 
 function parseAdmin(
@@ -352,6 +399,16 @@ function parseConnectionLimit(text: string): number {
     );
   }
   return limit;
+}
+
+function parsePrefixLength(text: string): number {
+  const bits = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(bits >= 1 && bits <= 128)) {
+    throw new RangeError(
+      `Invalid prefix length "${text}": expected 1 to 128 bits`,
+    );
+  }
+  return bits;
 }
 
 function parseMaxBuffer(text: string): number {

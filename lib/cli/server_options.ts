@@ -35,11 +35,13 @@ export async function serverOptions(
     bufferBudget: args.bufferBudget,
     handshakeTimeout: args.handshakeTimeout,
     log: { format: args.logFormat, quiet: args.quiet },
-    ...(args.proxyProtocol && { proxyProtocol: true }),
+    ...(args.proxyProtocol !== undefined &&
+      { proxyProtocol: args.proxyProtocol }),
     ...(args.allow.length + args.deny.length > 0 &&
       { access: { allow: args.allow, deny: args.deny } }),
     ...(args.maxConnectionsPerIp !== undefined &&
       { maxConnectionsPerAddress: args.maxConnectionsPerIp }),
+    ipv6PrefixLength: args.ipv6Prefix,
     ...(args.admin !== undefined && { admin: args.admin }),
     ...(tls?.kind === "files" && {
       tls: {

@@ -6,16 +6,13 @@
  * @module
  */
 
-import {
-  type AccessRules,
-  type AddressLimit,
-  isAllowed,
-} from "../access/mod.ts";
+import type { AccessRules, AddressLimit } from "../access/mod.ts";
 import { EventThrottle, type LogFields, Logger } from "../log/mod.ts";
 import { type ProxiedConnection, readProxyHeader } from "../proxy/mod.ts";
 import {
   type AcceptErrorKind,
   classifyAcceptError,
+  closeOnAbort,
   closeQuietly,
   delay,
   formatAddress,
@@ -23,6 +20,12 @@ import {
   type StreamConn,
   type StreamListener,
 } from "../net/mod.ts";
+import {
+  Admission,
+  hostOf,
+  type ProxyProtocolOptions,
+  type Refusal,
+} from "./admission.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import {
   echoConnection,
@@ -81,13 +84,14 @@ export interface ServeEchoOptions
   /** Counters for `/metrics` (shared by every worker). */
   metrics?: ServerMetrics;
   /**
-   * Every connection must start with a PROXY header (v1 or v2), complete
-   * within `handshakeTimeout` (or 10 s without one); its source address is
-   * the client's from then on. Connections without a valid header are
-   * closed at once, nothing echoed.
-   * @default {false}
+   * Connections from trusted proxies start with a PROXY header (v1 or v2),
+   * complete within `handshakeTimeout` (or 10 s without one); its source
+   * address is the client's from then on. Without a valid header they are
+   * closed at once, nothing echoed. Anyone else is served under its own
+   * address, and closed if it sends a header.
+   * @default {no PROXY protocol}
    */
-  proxyProtocol?: boolean;
+  proxyProtocol?: ProxyProtocolOptions;
   /** Who may connect (by effective client address). @default {everyone} */
   access?: AccessRules;
   /** Connections one address may hold at once (shared by every worker). */
@@ -187,11 +191,7 @@ export async function serveEcho(
     conn[Symbol.dispose]();
     if (--open === 0 && stopped) allClosed.resolve();
   };
-  const refuse = (
-    conn: StreamConn,
-    reason: RefusalReason,
-    fields: LogFields,
-  ) => {
+  const refuse = (conn: StreamConn, { reason, fields }: Refusal) => {
     summary.refused++;
     metrics?.refused(reason);
     if (logger.logsConnections) {
@@ -209,26 +209,19 @@ export async function serveEcho(
     isTls(conn)
       ? handshakeThenEcho(conn, handshakeTimeout, options)
       : echoConnection(conn, options);
-  // Admits a connection whose client is `client` (its own address, or the
-  // PROXY header's): access rules, then the per-address limit. Returns
-  // false (and logs why) if it is refused.
-  const admit = (conn: StreamConn, client: string): boolean => {
-    if (options.access !== undefined && !isAllowed(options.access, client)) {
-      refuse(conn, "denied", { client });
-      return false;
-    }
-    if (addressLimit !== undefined && !addressLimit.tryAcquire(client)) {
-      refuse(conn, "per-ip-limit", { client, limit: addressLimit.limit });
-      return false;
-    }
-    return true;
-  };
+  const admission = new Admission(
+    options.access,
+    addressLimit,
+    options.proxyProtocol,
+  );
+  // Serves a connection that `admission.admit(hostOf(client))` let in;
+  // releases it when the connection ends.
   const serve = (
     conn: StreamConn,
-    id: number,
     client: Deno.Addr,
     prefix?: Uint8Array,
   ) => {
+    const id = ++summary.connections;
     const openedAt = performance.now();
     metrics?.opened();
     const peer = logger.logsConnections ? formatAddress(client) : "";
@@ -244,7 +237,7 @@ export async function serveEcho(
       const durationMs = performance.now() - openedAt;
       summary.bytesEchoed += result.bytesEchoed;
       metrics?.closed(result.bytesEchoed, durationMs, result.reason);
-      addressLimit?.release(hostOf(client));
+      admission.release(hostOf(client));
       release(conn);
       if (!logger.logsConnections) return;
       logger.event("close", {
@@ -257,26 +250,83 @@ export async function serveEcho(
       });
     });
   };
-  // With the PROXY protocol, the client is known only once its header has
-  // arrived; the connection holds its slot meanwhile.
-  const serveProxied = async (conn: StreamConn) => {
-    let proxied: ProxiedConnection;
-    try {
-      proxied = await readProxyHeader(conn, proxyTimeout);
-    } catch (error) {
-      refuse(conn, "proxy-protocol", { error: describe(error) });
+  const admitAndServe = (
+    conn: StreamConn,
+    client: Deno.Addr,
+    prefix?: Uint8Array,
+  ) => {
+    const refusal = admission.admit(hostOf(client));
+    if (refusal !== undefined) {
+      refuse(conn, refusal);
       release(conn);
       return;
     }
-    // A LOCAL header (the proxy's own health check) is served as it is.
+    serve(conn, client, prefix);
+  };
+  const headerOptions = {
+    timeout: proxyTimeout,
+    signal: drainDeadline.signal,
+  };
+  // A trusted proxy's connection: the client is known once its header has
+  // arrived, and is admitted under that address.
+  const serveFromProxy = async (
+    conn: StreamConn,
+    proxy: ProxyProtocolOptions,
+  ) => {
+    const pending = admission.startHeader();
+    if (pending !== undefined) {
+      refuse(conn, pending);
+      release(conn);
+      return;
+    }
+    let proxied: ProxiedConnection;
+    try {
+      proxied = await readProxyHeader(conn, {
+        ...headerOptions,
+        optional: proxy.optional ?? false,
+      });
+    } catch (error) {
+      refuse(conn, {
+        reason: "proxy-protocol",
+        fields: { error: describe(error) },
+      });
+      release(conn);
+      return;
+    } finally {
+      admission.headerDone();
+    }
+    // A LOCAL header (the proxy's own health check), or none, is served as
+    // the proxy itself.
     const client = proxied.source === undefined
       ? conn.remoteAddr
       : { transport: "tcp" as const, ...proxied.source };
-    if (!admit(conn, hostOf(client))) {
+    admitAndServe(conn, client, proxied.rest);
+  };
+  // Anyone else: admitted under its own address before its first bytes
+  // are read, so waiting for them counts against that address; a header
+  // from it is refused, not believed.
+  const serveUntrusted = async (conn: StreamConn) => {
+    const client = hostOf(conn.remoteAddr);
+    const refusal = admission.admit(client);
+    if (refusal !== undefined) {
+      refuse(conn, refusal);
       release(conn);
       return;
     }
-    serve(conn, ++summary.connections, client, proxied.rest);
+    let first: ProxiedConnection;
+    try {
+      first = await readProxyHeader(conn, { ...headerOptions, optional: true });
+      if (first.header) throw new Error("PROXY header from an untrusted peer");
+    } catch (error) {
+      refuse(conn, {
+        reason: "untrusted-proxy",
+        fields: { error: describe(error) },
+      });
+      admission.release(client);
+      release(conn);
+      return;
+    }
+    serve(conn, conn.remoteAddr, first.rest);
   };
   let stopped = false;
 
@@ -309,20 +359,18 @@ export async function serveEcho(
       continue;
     }
     if (open >= maxConnections) {
-      refuse(conn, "max-connections", { limit: maxConnections });
+      refuse(conn, {
+        reason: "max-connections",
+        fields: { limit: maxConnections },
+      });
       closeQuietly(conn);
       continue;
     }
     open++;
-    if (options.proxyProtocol) {
-      serveProxied(conn);
-      continue;
-    }
-    if (!admit(conn, hostOf(conn.remoteAddr))) {
-      release(conn);
-      continue;
-    }
-    serve(conn, ++summary.connections, conn.remoteAddr);
+    const proxy = options.proxyProtocol;
+    if (proxy === undefined) admitAndServe(conn, conn.remoteAddr);
+    else if (admission.trusts(conn.remoteAddr)) serveFromProxy(conn, proxy);
+    else serveUntrusted(conn);
   }
   signal?.removeEventListener("abort", stopAccepting);
 
@@ -348,22 +396,35 @@ function isTls(conn: StreamConn): conn is TlsConn {
  * otherwise; `0`: no deadline), then echoes. Without the deadline a client
  * that connects and sends nothing, or sends something that is not TLS,
  * would hold its slot and its descriptor until it went away.
+ *
+ * The drain deadline (`options.signal`) ends the wait too. The handshake
+ * is raced rather than awaited: a `Deno.listenTls` connection closed
+ * mid-handshake may never settle it, and shutdown must not wait for it.
  */
 async function handshakeThenEcho(
   conn: TlsConn,
   timeoutMs: number,
   options: EchoConnectionOptions,
 ): Promise<EchoResult> {
+  const cut = Promise.withResolvers<never>();
+  const stop = { close: () => cut.reject(new Error("Shutting down")) };
   {
     using deadline = timeoutMs > 0
-      ? new IdleTimer(timeoutMs, () => conn.close())
+      ? new IdleTimer(timeoutMs, () => stop.close())
       : undefined;
+    using _drain = options.signal === undefined
+      ? undefined
+      : closeOnAbort(options.signal, stop);
     try {
-      await conn.handshake();
+      if (options.signal?.aborted) stop.close();
+      await Promise.race([conn.handshake(), cut.promise]);
     } catch (error) {
+      closeQuietly(conn);
       return {
         bytesEchoed: 0,
-        reason: "tls-handshake",
+        reason: deadline?.expired || !options.signal?.aborted
+          ? "tls-handshake"
+          : "shutdown",
         error: deadline?.expired
           ? new Error(`Handshake not finished within ${timeoutMs} ms`)
           : error,
@@ -371,11 +432,6 @@ async function handshakeThenEcho(
     }
   }
   return await echoConnection(conn, options);
-}
-
-/** The address part of a network address, as the access rules see it. */
-function hostOf(addr: Deno.Addr): string {
-  return "hostname" in addr ? addr.hostname : formatAddress(addr);
 }
 
 function describe(error: unknown): string {

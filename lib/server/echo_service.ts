@@ -18,7 +18,11 @@ import {
   openListeners,
   type TlsSettings,
 } from "../net/mod.ts";
-import { type AccessRules, AddressLimit } from "../access/mod.ts";
+import {
+  type AccessRules,
+  AddressLimit,
+  type AddressLimitShared,
+} from "../access/mod.ts";
 import { BufferBudget } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import {
@@ -27,6 +31,7 @@ import {
   type ServeSummary,
 } from "./echo_server.ts";
 import { serveUdpEcho, type UdpSummary } from "./udp_echo_server.ts";
+import type { ProxyProtocolOptions } from "./admission.ts";
 
 /** Everything one thread needs to serve; plain data, so it can be posted. */
 export interface ServiceSettings {
@@ -48,12 +53,12 @@ export interface ServiceSettings {
   budget: { limit: number; counters: SharedArrayBuffer };
   /** The shared memory of the server's metrics. */
   metrics: SharedArrayBuffer;
-  /** Connections must start with a PROXY header. */
-  proxyProtocol?: boolean;
+  /** Which peers' PROXY headers are believed, and how they are read. */
+  proxyProtocol?: ProxyProtocolOptions;
   /** Who may connect. */
   access?: AccessRules;
-  /** The per-address limit and its shared counters. */
-  addressLimit?: { limit: number; counters: SharedArrayBuffer };
+  /** The per-address limit, shared by every thread. */
+  addressLimit?: AddressLimitShared;
   /** Log format and verbosity. */
   log: Pick<LoggerOptions, "format" | "quiet">;
   /** This thread's number in log lines, when there are several. */
@@ -126,13 +131,11 @@ export async function startEchoService(
       signal: stop.signal,
       logger,
       metrics,
-      ...(settings.proxyProtocol && { proxyProtocol: true }),
+      ...(settings.proxyProtocol !== undefined &&
+        { proxyProtocol: settings.proxyProtocol }),
       ...(settings.access !== undefined && { access: settings.access }),
       ...(settings.addressLimit !== undefined && {
-        addressLimit: new AddressLimit(
-          settings.addressLimit.limit,
-          settings.addressLimit.counters,
-        ),
+        addressLimit: AddressLimit.fromShared(settings.addressLimit),
       }),
     }),
     datagram === undefined ? undefined : serveUdpEcho(datagram, {

@@ -32,7 +32,11 @@ import { startAdminServer } from "../admin/mod.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
-import type { ServeLimits, ServeSummary } from "./echo_server.ts";
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type ServeLimits,
+  type ServeSummary,
+} from "./echo_server.ts";
 import {
   type ServiceAddresses,
   type ServiceSettings,
@@ -41,6 +45,10 @@ import {
 } from "./echo_service.ts";
 import type { UdpSummary } from "./udp_echo_server.ts";
 import { startEchoWorkers, WORKER_ROOT } from "./worker_pool.ts";
+import {
+  DEFAULT_MAX_PENDING_HEADERS,
+  type ProxyProtocolOptions,
+} from "./admission.ts";
 
 /** Where the TLS certificate comes from. */
 export type ServerTls =
@@ -90,15 +98,23 @@ export interface RunServerOptions extends ServeLimits {
    */
   log?: Pick<LoggerOptions, "format" | "quiet">;
   /**
-   * Every connection must start with a PROXY header (v1 or v2); its source
-   * address is the client's. Not with TLS.
-   * @default {false}
+   * Connections from trusted proxies start with a PROXY header (v1 or v2);
+   * its source address is the client's. Anyone else is served under its
+   * own address and refused if it sends a header. `maxPending` is split
+   * evenly between the workers, like `maxConnections`.
+   * @default {no PROXY protocol}
    */
-  proxyProtocol?: boolean;
+  proxyProtocol?: ProxyProtocolOptions;
   /** Who may connect, by effective client address. @default {everyone} */
   access?: AccessRules;
   /** Connections one client address may hold at once. @default {no limit} */
   maxConnectionsPerAddress?: number;
+  /**
+   * For `maxConnectionsPerAddress`, IPv6 clients count per prefix of this
+   * many bits: one host is usually given a /64.
+   * @default {64}
+   */
+  ipv6PrefixLength?: number;
   /**
    * Serve `/healthz`, `/readyz` and `/metrics` over HTTP here.
    * @default {no admin endpoint}
@@ -177,9 +193,20 @@ export async function runServer(
   );
   const metrics = new ServerMetrics();
   stderrLines.onDrop = () => metrics.logLineDropped();
+  const maxConnectionsPerThread = Math.ceil(
+    (options.maxConnections ?? Infinity) / workers,
+  );
   const addressLimit = options.maxConnectionsPerAddress === undefined
     ? undefined
-    : new AddressLimit(options.maxConnectionsPerAddress);
+    : new AddressLimit({
+      limit: options.maxConnectionsPerAddress,
+      ...(options.ipv6PrefixLength !== undefined &&
+        { ipv6PrefixLength: options.ipv6PrefixLength }),
+      // Room for every connection the server may hold, so that no address
+      // goes uncounted; without a connection limit, the table's default.
+      ...(Number.isFinite(maxConnectionsPerThread) &&
+        { capacity: maxConnectionsPerThread * workers }),
+    });
   // The admin endpoint comes first, so that a prober sees "not ready"
   // until the listeners are up, and "ready" ends when the drain begins.
   let ready = false;
@@ -212,19 +239,22 @@ export async function runServer(
         { maxBufferSize: options.maxBufferSize }),
       ...(options.handshakeTimeout !== undefined &&
         { handshakeTimeout: options.handshakeTimeout }),
-      maxConnections: Math.ceil((options.maxConnections ?? Infinity) / workers),
+      maxConnections: maxConnectionsPerThread,
     },
     budget: { limit: budget.limit, counters: budget.shared },
     metrics: metrics.shared,
-    ...(options.proxyProtocol && { proxyProtocol: true }),
+    ...(options.proxyProtocol !== undefined && {
+      proxyProtocol: {
+        ...options.proxyProtocol,
+        maxPending: Math.ceil(
+          (options.proxyProtocol.maxPending ?? DEFAULT_MAX_PENDING_HEADERS) /
+            workers,
+        ),
+      },
+    }),
     ...(options.access !== undefined && { access: options.access }),
     ...(addressLimit !== undefined &&
-      {
-        addressLimit: {
-          limit: addressLimit.limit,
-          counters: addressLimit.shared,
-        },
-      }),
+      { addressLimit: addressLimit.toShared() }),
     log,
   };
   const service = await startServing(settings, workers, logger);
@@ -268,13 +298,27 @@ export async function runServer(
     signal: signal?.reason === undefined ? undefined : String(signal.reason),
     drain_timeout_ms: options.drainTimeout,
   });
-  const totals = await service.stop();
-  const udp = totals.find((part) => part.udp !== undefined)?.udp;
+  // Whatever clients do, the process ends within the drain timeout plus
+  // a second: a thread still busy by then is stopped, and the summary is
+  // taken from the shared metrics instead of its report.
+  const totals = await withDeadline(
+    service.stop(),
+    (options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) + DRAIN_OVERRUN_MS,
+  );
+  if (totals === undefined) {
+    service.terminate();
+    logger.event("warning", {
+      message: "Drain overran --drain-timeout: threads stopped by force",
+    });
+  }
+  const udp = totals?.find((part) => part.udp !== undefined)?.udp;
   const summary: ServerSummary = {
-    ...sumServed(totals.map((part) => part.served)),
+    ...(totals === undefined
+      ? metrics.streamTotals()
+      : sumServed(totals.map((part) => part.served))),
     bufferBudget: budget.limit,
     bufferPeak: budget.peak,
-    logLinesDropped: totals.reduce(
+    logLinesDropped: (totals ?? []).reduce(
       (total, part) => total + part.logLinesDropped,
       // The main thread's own lines, when it does not serve itself.
       service.inThisThread ? 0 : stderrLines.dropped,
@@ -305,6 +349,29 @@ export async function runServer(
   return summary;
 }
 
+/**
+ * How long past `--drain-timeout` the drain may run before its threads are
+ * stopped: half of the second the process is allowed past it, the other
+ * half left for the summary.
+ */
+const DRAIN_OVERRUN_MS = 500;
+
+/** `promise`'s value, or undefined if it takes longer than `ms`. */
+async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Serving, in Workers or in this thread. */
 interface Serving {
   /** Resolves once no thread accepts any more. */
@@ -314,6 +381,8 @@ interface Serving {
   /** Whether the service runs in this thread (no Workers). */
   inThisThread: boolean;
   stop(): Promise<ServiceTotals[]>;
+  /** Ends every thread's serving at once (a drain that overran). */
+  terminate(): void;
 }
 
 /**
@@ -353,6 +422,8 @@ async function startServing(
     inThisThread: true,
     stopAccepting: () => Promise.resolve(service.stopAccepting()),
     stop: async () => [await service.stop()],
+    // This thread's connections end with the process, right after.
+    terminate: () => {},
   };
 }
 

@@ -14,15 +14,31 @@ export type RefusalReason =
   | "max-connections"
   | "per-ip-limit"
   | "denied"
-  | "proxy-protocol";
+  | "proxy-protocol"
+  | "untrusted-proxy"
+  | "pending-headers";
 
 const REFUSALS: RefusalReason[] = [
   "max-connections",
   "per-ip-limit",
   "denied",
   "proxy-protocol",
+  "untrusted-proxy",
+  "pending-headers",
 ];
 const ACCEPT_ERRORS: AcceptErrorKind[] = ["connection", "exhausted", "other"];
+
+/** Stream totals, as {@linkcode ServerMetrics.streamTotals} counts them. */
+export interface StreamTotals {
+  /** Connections accepted and served. */
+  connections: number;
+  /** Connections closed at once, for any reason. */
+  refused: number;
+  /** Bytes echoed by connections that have closed. */
+  bytesEchoed: number;
+  /** Failed accepts, by whom they concerned. */
+  acceptErrors: Record<AcceptErrorKind, number>;
+}
 
 /** Upper bounds of the connection-duration buckets, in seconds. */
 const DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 10, 60, 600, 3600];
@@ -104,6 +120,27 @@ export class ServerMetrics {
     const seconds = durationMs / 1000;
     const bucket = DURATION_BUCKETS.findIndex((bound) => seconds <= bound);
     if (bucket !== -1) counters.add(DURATION_BUCKET + bucket);
+  }
+
+  /**
+   * The stream totals so far, over every thread: what the summary says
+   * when a thread cannot report its own (a drain cut short).
+   *
+   * @returns Connections, refusals, bytes echoed and accept errors.
+   */
+  streamTotals(): StreamTotals {
+    const get = (index: number) => this.#counters.get(index);
+    const sum = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => get(from + i))
+        .reduce((total, n) => total + n, 0);
+    return {
+      connections: get(ACCEPTED),
+      refused: sum(REFUSED, REFUSALS.length),
+      bytesEchoed: get(BYTES_ECHOED),
+      acceptErrors: Object.fromEntries(
+        ACCEPT_ERRORS.map((kind, i) => [kind, get(ACCEPT_ERROR + i)]),
+      ) as Record<AcceptErrorKind, number>,
+    };
   }
 
   /**

@@ -34,6 +34,8 @@ export interface EchoWorkers {
   maxIoEventsPerTick: string | undefined;
   /** Starts every worker's drain and resolves with their totals. */
   stop(): Promise<ServiceTotals[]>;
+  /** Ends every worker at once, whatever it is doing. */
+  terminate(): void;
 }
 
 /** One worker and what it reports, in order. */
@@ -155,6 +157,9 @@ export async function startEchoWorkers(
       addresses,
       maxIoEventsPerTick,
       stopAccepting,
+      terminate(): void {
+        for (const worker of workers) worker.terminate();
+      },
       async stop(): Promise<ServiceTotals[]> {
         await stopAccepting();
         const reports = await Promise.all(
