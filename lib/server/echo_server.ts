@@ -7,7 +7,7 @@
  */
 
 import type { AccessRules, AddressLimit } from "../access/mod.ts";
-import { EventThrottle, type LogFields, Logger } from "../log/mod.ts";
+import { EventThrottle, Logger } from "../log/mod.ts";
 import { type ProxiedConnection, readProxyHeader } from "../proxy/mod.ts";
 import {
   type AcceptErrorKind,
@@ -32,7 +32,7 @@ import {
   type EchoConnectionOptions,
   type EchoResult,
 } from "./echo_connection.ts";
-import type { RefusalReason, ServerMetrics } from "./server_metrics.ts";
+import type { ServerMetrics } from "./server_metrics.ts";
 
 /** How long a PROXY header may take when no handshake timeout is set. */
 const DEFAULT_PROXY_TIMEOUT_MS = 10_000;
