@@ -3,7 +3,8 @@
  * (`echo-client [options] [MESSAGE...]`), measure a server under load
  * (`echo-client bench`), or probe it like ping (`echo-client ping`). The
  * work lives in `lib/`; this file wires each command line to its run
- * function (bench and ping run theirs in a Worker, for fair scheduling).
+ * function (bench and ping run theirs in a Worker, for fair scheduling,
+ * which drops file access) and drops file access once connected.
  *
  * @module
  */
@@ -41,7 +42,16 @@ export async function main(args: string[]): Promise<number> {
     parse: cli.parseClientArgs,
     async run(flags): Promise<number> {
       using options = await cli.clientOptions(flags);
-      await runClient(options);
+      // The --ca file is read: only connecting to a Unix socket still
+      // needs file access, and nothing does once connected.
+      cli.dropFileAccess({ keep: cli.fileAccessFor(flags.endpoint) });
+      await runClient({
+        ...options,
+        onConnected: async (conn) => {
+          cli.dropFileAccess();
+          await options.onConnected?.(conn);
+        },
+      });
       return cli.ExitCode.Ok;
     },
   });

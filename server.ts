@@ -1,7 +1,7 @@
 /**
  * `echo-server`: parse flags, serve until SIGINT/SIGTERM, drain, exit.
  * The work lives in `lib/`; this file wires the command line to
- * {@linkcode runServer}.
+ * {@linkcode runServer}, and drops file access once listening.
  *
  * @module
  */
@@ -25,7 +25,13 @@ export async function main(args: string[]): Promise<number> {
       await runServer({
         ...await cli.serverOptions(flags),
         signal: shutdown.signal,
-        onListening: (listening) => cli.announceListening(listening, flags),
+        onListening: async (listening) => {
+          await cli.announceListening(listening, flags);
+          // Every thread listens and --tls-cert-out is written: no file
+          // is touched after this but a Unix socket, removed at exit.
+          // The drop holds in the Workers too: they share permissions.
+          cli.dropFileAccess({ keep: cli.fileAccessFor(flags.endpoint) });
+        },
       });
       return cli.ExitCode.Ok;
     },

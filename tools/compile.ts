@@ -6,9 +6,10 @@
  *   deno task compile:all              # all six `deno compile --target` platforms
  *
  * The binaries get network permission, file access for the paths users
- * name, and env access to one variable (see PERMISSIONS); no run, FFI or
- * system access. Everything they import is embedded at build time, the
- * Worker modules included.
+ * name (dropped once start-up is done), and env access to one variable
+ * (see PERMISSIONS); no run, FFI or system access, and no prompting.
+ * Everything they import is embedded at build time, the Worker modules
+ * included.
  *
  * @module
  */
@@ -30,15 +31,18 @@ export const TARGETS = [
 ] as const;
 
 /**
- * The permission flags baked into both binaries: network, plus file read
- * and write because users name files on the command line that the programs
- * must open (`--tls-cert`, `--tls-key`, `--ca`), create (`--tls-cert-out`,
- * the `--unix` socket) or remove (a stale `--unix` socket). A compiled
- * binary cannot ask for more at run time, and the paths are the user's, so
- * they cannot be narrowed here. Env access is for one variable only,
- * `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, which the programs set for their
- * Workers so that sockets are scheduled fairly (lib/net/fair_scheduling.ts).
- * No other environment, subprocess, FFI or system access.
+ * The permission flags baked into both binaries (`deno task serve` and
+ * `client` pass the same): network, plus file read and write because users
+ * name files on the command line that the programs must open
+ * (`--tls-cert`, `--tls-key`, `--ca`), create (`--tls-cert-out`, the
+ * `--unix` socket) or remove (a stale `--unix` socket). A compiled binary
+ * cannot ask for more at run time, and the paths are the user's, so they
+ * cannot be narrowed here; instead each program revokes file access once
+ * those files are done with (lib/cli/drop_file_access.ts). Env access is
+ * for one variable only, `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, which the
+ * programs set for their Workers so that sockets are scheduled fairly
+ * (lib/net/fair_scheduling.ts). No other environment, subprocess, FFI or
+ * system access.
  */
 export const PERMISSIONS = [
   "--allow-net",
@@ -46,6 +50,15 @@ export const PERMISSIONS = [
   "--allow-write",
   "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
 ] as const;
+
+/**
+ * Never ask for a permission on a terminal: a file access after the
+ * programs dropped theirs then fails at once, instead of asking the user
+ * and blocking its thread until someone answers (a revoked permission is
+ * back to "prompt", not "denied"). `deno task serve` and `client` pass it
+ * too.
+ */
+export const NO_PROMPT = "--no-prompt";
 
 /**
  * Worker modules each program starts with `new Worker(url)`: `deno compile`
@@ -96,6 +109,7 @@ export function compileArgs(
   return [
     "compile",
     ...PERMISSIONS,
+    NO_PROMPT,
     `--v8-flags=${V8_FLAGS[program].join(",")}`,
     ...WORKER_MODULES[program].flatMap((module) => [
       "--include",

@@ -25,3 +25,4 @@ export * from "./client_options.ts";
 export * from "./ping_task.ts";
 export * from "./bench_task.ts";
 export * from "./fair_task.ts";
+export * from "./drop_file_access.ts";
