@@ -28,14 +28,47 @@ export function positiveInteger(text: string): number {
 }
 
 /**
- * A duration with a unit, more than zero.
+ * A duration flag's value: a number with a unit, or a bare `0`. Zero is
+ * the same in every unit, so it needs none; any other number without a
+ * unit stays an error (`5` could be seconds or milliseconds). What 0 means
+ * is the flag's to say: "no limit" for `--idle-timeout` and
+ * `--handshake-timeout`, "at once" for `--drain-timeout`, "none" for
+ * `--warmup`.
+ *
+ * @param text The value as typed, e.g. `500ms` or `0`.
+ * @returns Milliseconds.
+ * @throws {TypeError} For a number without a unit (other than 0), or
+ * anything else that is not a duration.
+ *
+ * @example
+ * ```ts
+ * import { durationOrZero } from "./flag_values.ts";
+ * durationOrZero("0"); // 0
+ * durationOrZero("2s"); // 2000
+ * ```
+ */
+export function durationOrZero(text: string): number {
+  return text === "0" ? 0 : parseDuration(text);
+}
+
+/**
+ * A duration more than zero, for the flags where 0 would mean "fail at
+ * once" or "no pause at all" rather than "no limit": a client's or ping's
+ * `--timeout`, ping's `--interval`, bench's `--duration`.
  *
  * @param text The value as typed, e.g. `500ms`.
  * @returns Milliseconds.
- * @throws {RangeError} For no unit, zero or a negative duration.
+ * @throws {RangeError} For zero, `0` included.
+ * @throws {TypeError} For no unit or a negative duration.
+ *
+ * @example
+ * ```ts
+ * import { positiveDuration } from "./flag_values.ts";
+ * positiveDuration("500ms"); // 500
+ * ```
  */
 export function positiveDuration(text: string): number {
-  const ms = parseDuration(text);
+  const ms = durationOrZero(text);
   if (ms <= 0) {
     throw new RangeError(`Invalid duration "${text}": expected more than 0`);
   }

@@ -21,25 +21,38 @@ export interface EchoMessageOptions {
    * @default {10000}
    */
   timeout?: number;
+  /**
+   * Half-close the connection after sending, and read until the server
+   * closes its side: the whole echo is then known, so one longer than the
+   * message fails too. Only for a connection that carries this one
+   * message; reading stops at one byte past the message, whatever the
+   * server goes on sending.
+   * @default {false}
+   */
+  halfClose?: boolean;
 }
 
 /**
- * Sends `message` on `conn` and reads back exactly as many bytes.
+ * Sends `message` on `conn` and reads back as many bytes; with
+ * `halfClose`, half-closes and reads on until the server closes, so that
+ * extra bytes are caught.
  *
  * @param conn An open connection to an echo server.
  * @param message The bytes to send.
- * @param options The wait limit.
+ * @param options The wait limit, and whether to half-close.
  * @returns The echo, equal to `message`.
- * @throws {EchoMismatchError} If the echo differs or the connection ends
- * early; its `received` holds what did come back.
- * @throws {TimeoutError} If the echo stalls longer than the timeout.
+ * @throws {EchoMismatchError} If the echo differs, the connection ends
+ * early, or (with `halfClose`) more bytes come back than were sent; its
+ * `received` holds what did come back, up to the message's length.
+ * @throws {TimeoutError} If the echo (with `halfClose`: the server's
+ * close) takes longer than the timeout.
  *
  * @example
  * ```ts
  * import { connectWithTimeout } from "../net/connect.ts";
  * import { echoMessage } from "./echo_message.ts";
  * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: 7007 });
- * await echoMessage(conn, new TextEncoder().encode("hello\n"));
+ * await echoMessage(conn, new TextEncoder().encode("hello\n"), { halfClose: true });
  * ```
  */
 export async function echoMessage(
@@ -48,13 +61,26 @@ export async function echoMessage(
   options: EchoMessageOptions = {},
 ): Promise<Uint8Array> {
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
+  const halfClose = options.halfClose ?? false;
   using timer = new IdleTimer(timeoutMs, () => conn.close());
-  const echo = new Uint8Array(message.length);
+  // With halfClose, one byte more than the message: room to see an echo
+  // that is too long, and no more, so a server that never stops sending
+  // cannot make us buffer more.
+  const limit = halfClose ? message.length + 1 : message.length;
+  const echo = new Uint8Array(limit);
   let received = 0;
   try {
     await writeAll(conn, message);
+    // A server that has already closed shows in the reads below, with
+    // what it did echo; that is the better error.
+    if (halfClose) await conn.closeWrite().catch(() => {});
     timer.touch();
-    while (received < message.length) {
+    while (received < limit) {
+      // The whole message is back and already wrong: the end is not needed.
+      if (
+        received === message.length &&
+        firstDifference(message, echo.subarray(0, received)) !== -1
+      ) break;
       const n = await conn.read(echo.subarray(received));
       if (n === null) break;
       timer.touch();
@@ -63,12 +89,16 @@ export async function echoMessage(
   } catch (error) {
     if (!timer.expired) throw error;
     throw new TimeoutError(
-      `No echo for ${
-        formatDuration(timeoutMs)
-      }: received ${received} of ${message.length} bytes`,
+      received < message.length
+        ? `No echo for ${
+          formatDuration(timeoutMs)
+        }: received ${received} of ${message.length} bytes`
+        : `No end of echo for ${
+          formatDuration(timeoutMs)
+        }: all ${message.length} bytes came back but the server did not close`,
     );
   }
-  const echoed = echo.subarray(0, received);
+  const echoed = echo.subarray(0, Math.min(received, message.length));
   const mismatch = firstDifference(message, echoed);
   if (mismatch !== -1) {
     throw new EchoMismatchError(
@@ -76,7 +106,14 @@ export async function echoMessage(
       echoed,
     );
   }
-  return echo;
+  if (received > message.length) {
+    // The same words as a stream's echo (echoStream) that runs long.
+    throw new EchoMismatchError(
+      `Echo has more bytes than were sent: extra data at byte ${message.length}`,
+      echoed,
+    );
+  }
+  return echoed;
 }
 
 /**

@@ -2,10 +2,13 @@
  * Structured logging to stderr, as `key=value` text or one JSON object per
  * line. Data goes to stdout; logs never do. Lines go through a bounded
  * asynchronous queue, so a stderr nobody reads cannot block serving.
+ * Every value is escaped here, so no byte a client chose (a peer name, an
+ * SNI, an error message) reaches a log line raw.
  *
  * @module
  */
 
+import { escapeJson, escapeTextName, escapeTextValue } from "./_escape.ts";
 import { stderrLines } from "./line_queue.ts";
 
 /** The log line formats selectable with `--log-format`. */
@@ -58,7 +61,11 @@ export class Logger {
   readonly #quiet: boolean;
   readonly #context: LogFields;
 
-  /** @param options Format, destination and verbosity. */
+  /**
+   * Creates a logger; without `options.write`, it writes to stderr.
+   *
+   * @param options Format, destination and verbosity.
+   */
   constructor(options: LoggerOptions = {}) {
     this.#format = options.format ?? "text";
     if (options.write === undefined) {
@@ -84,7 +91,7 @@ export class Logger {
    * Logs `event` with `fields`; `undefined` fields are left out.
    *
    * @param event A short lowercase name: `listening`, `open`, `close`, ….
-   * @param fields Details; text format quotes values containing spaces.
+   * @param fields Details, escaped here (see {@linkcode Logger.format}).
    */
   event(event: string, fields: LogFields = {}): void {
     if (this.#quiet && PER_CONNECTION_EVENTS.has(event)) return;
@@ -94,6 +101,15 @@ export class Logger {
   /**
    * The line {@linkcode event} would write, newline included.
    *
+   * Values may come from clients, so this escapes them all. Text format:
+   * a value of printable ASCII without space, `"`, `\` or `=` goes out
+   * as it is; any other is written as a JSON string literal with every
+   * character outside printable ASCII as `\uXXXX`
+   * (`error="a\u001b[31mb"`).
+   * JSON format: besides what `JSON.stringify` escapes, DEL, C1 controls,
+   * format characters (bidi overrides, zero-width), U+2028/U+2029 and
+   * the other invisible or unassigned code points become `\uXXXX`.
+   *
    * @param event The event name.
    * @param fields Its details.
    * @returns The formatted line.
@@ -102,15 +118,12 @@ export class Logger {
     const time = new Date().toISOString();
     fields = { ...this.#context, ...fields };
     if (this.#format === "json") {
-      return JSON.stringify({ time, event, ...fields }) + "\n";
+      return escapeJson(JSON.stringify({ time, event, ...fields })) + "\n";
     }
-    let line = `${time} ${event}`;
+    let line = `${time} ${escapeTextName(event)}`;
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
-      const text = String(value);
-      line += /[\s"=]/.test(text) || text === ""
-        ? ` ${key}=${JSON.stringify(text)}`
-        : ` ${key}=${text}`;
+      line += ` ${escapeTextName(key)}=${escapeTextValue(String(value))}`;
     }
     return line + "\n";
   }

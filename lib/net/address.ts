@@ -154,9 +154,46 @@ export function isIpAddress(host: string): boolean {
     (host.includes(":") && isIpv6Address(host));
 }
 
+/** The longest IPv6 text: six full groups and a dotted quad. */
+const IPV6_MAX_LENGTH = 45;
+
 /**
- * The 16 bytes of an IPv6 address (an embedded IPv4 included, as in
- * `::ffff:127.0.0.1`).
+ * The 4 bytes of an IPv4 address in strict dotted-quad form: four decimal
+ * numbers from 0 to 255, without leading zeros (`010` could be octal to
+ * some parsers, so it is refused; `0` alone is fine), separated by single
+ * dots, and nothing else.
+ *
+ * @param text The address as written.
+ * @returns Its bytes, or undefined if it is not in that form.
+ *
+ * @example
+ * ```ts
+ * import { ipv4Bytes } from "./address.ts";
+ * ipv4Bytes("10.0.0.1"); // Uint8Array [10, 0, 0, 1]
+ * ipv4Bytes("010.0.0.1"); // undefined
+ * ```
+ */
+export function ipv4Bytes(text: string): Uint8Array | undefined {
+  const octets = text.split(".");
+  if (octets.length !== 4) return undefined;
+  const bytes = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const octet = octets[i] as string;
+    if (!/^(?:0|[1-9][0-9]{0,2})$/.test(octet)) return undefined;
+    const value = Number(octet);
+    if (value > 255) return undefined;
+    bytes[i] = value;
+  }
+  return bytes;
+}
+
+/**
+ * The 16 bytes of an IPv6 address in the text form of RFC 4291 section
+ * 2.2: groups of 1 to 4 hex digits separated by single colons, at most one
+ * `::` standing for one or more zero groups, and optionally a dotted quad
+ * (as {@linkcode ipv4Bytes} reads it) as the last 32 bits, as in
+ * `::ffff:127.0.0.1`. Nothing else: no brackets, no zone id (`%eth0`), no
+ * spaces.
  *
  * @param host An IPv6 address without brackets.
  * @returns Its bytes, or undefined if it is not an IPv6 address.
@@ -165,40 +202,107 @@ export function isIpAddress(host: string): boolean {
  * ```ts
  * import { ipv6Bytes } from "./address.ts";
  * ipv6Bytes("::1")?.[15]; // 1
+ * ipv6Bytes("[::1]"); // undefined
  * ```
  */
 export function ipv6Bytes(host: string): Uint8Array | undefined {
-  let normalized: string;
-  try {
-    // The URL parser implements the IPv6 grammar and normalizes it: hex
-    // groups, at most one "::", an embedded IPv4 rewritten as two groups.
-    normalized = new URL(`http://[${host}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
-  const [head = "", tail] = normalized.split("::");
-  const left = head === "" ? [] : head.split(":");
-  const right = tail === undefined || tail === "" ? [] : tail.split(":");
-  const zeros = tail === undefined ? 0 : 8 - left.length - right.length;
-  const groups = [...left, ...Array(zeros).fill("0"), ...right];
-  if (groups.length !== 8) return undefined;
+  if (host.length > IPV6_MAX_LENGTH) return undefined;
+  const halves = host.split("::");
+  if (halves.length > 2) return undefined;
+  const compressed = halves.length === 2;
+  // Only the last group of the whole address may be a dotted quad.
+  const head = ipv6Groups(halves[0] as string, !compressed);
+  const tail = compressed ? ipv6Groups(halves[1] as string, true) : [];
+  if (head === undefined || tail === undefined) return undefined;
+  const given = head.length + tail.length;
+  if (compressed ? given > 7 : given !== 8) return undefined;
+  const groups = [...head, ...Array<number>(8 - given).fill(0), ...tail];
   const bytes = new Uint8Array(16);
   groups.forEach((group, i) => {
-    const value = parseInt(group, 16);
-    bytes[2 * i] = value >> 8;
-    bytes[2 * i + 1] = value & 0xff;
+    bytes[2 * i] = group >> 8;
+    bytes[2 * i + 1] = group & 0xff;
   });
   return bytes;
 }
 
-function isIpv6Address(host: string): boolean {
-  // The URL parser implements the standard IPv6 grammar; reuse it.
-  try {
-    new URL(`http://[${host}]/`);
-    return true;
-  } catch {
-    return false;
+/** The 16-bit groups of one side of `::`, or undefined if malformed. */
+function ipv6Groups(
+  text: string,
+  mayEndInIpv4: boolean,
+): number[] | undefined {
+  if (text === "") return [];
+  const pieces = text.split(":");
+  const groups: number[] = [];
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as string;
+    if (/^[0-9a-fA-F]{1,4}$/.test(piece)) {
+      groups.push(parseInt(piece, 16));
+      continue;
+    }
+    const ipv4 = mayEndInIpv4 && i === pieces.length - 1
+      ? ipv4Bytes(piece)
+      : undefined;
+    if (ipv4 === undefined) return undefined;
+    groups.push(ipv4[0]! << 8 | ipv4[1]!, ipv4[2]! << 8 | ipv4[3]!);
   }
+  return groups;
+}
+
+function isIpv6Address(host: string): boolean {
+  return ipv6Bytes(host) !== undefined;
+}
+
+/**
+ * Prints the bytes of an IP address the standard way: IPv4 as a dotted
+ * quad; IPv6 as RFC 5952 says (lowercase, no leading zeros, the longest
+ * run of two or more zero groups as `::`), except that an IPv4-mapped
+ * address (`::ffff:a.b.c.d`) is printed as the IPv4 address it carries,
+ * which is what the peer is.
+ *
+ * @param bytes 4 or 16 bytes, from {@linkcode ipv4Bytes} or
+ * {@linkcode ipv6Bytes}.
+ * @returns The address as text, IPv6 without brackets.
+ * @throws {RangeError} If `bytes` is neither 4 nor 16 bytes long.
+ *
+ * @example
+ * ```ts
+ * import { formatIpBytes, ipv6Bytes } from "./address.ts";
+ * formatIpBytes(ipv6Bytes("2001:DB8:0:0:0:0:0:1")!); // "2001:db8::1"
+ * formatIpBytes(ipv6Bytes("::ffff:10.0.0.1")!); // "10.0.0.1"
+ * ```
+ */
+export function formatIpBytes(bytes: Uint8Array): string {
+  if (bytes.length === 4) return bytes.join(".");
+  if (bytes.length !== 16) {
+    throw new RangeError(
+      `Invalid IP address: expected 4 or 16 bytes, got ${bytes.length}`,
+    );
+  }
+  if (
+    bytes.subarray(0, 10).every((byte) => byte === 0) &&
+    bytes[10] === 0xff && bytes[11] === 0xff
+  ) {
+    return bytes.subarray(12).join(".");
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes[i]! << 8 | bytes[i + 1]!);
+  // The first longest run of at least two zero groups becomes "::".
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    let end = i;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - i > bestLength) {
+      best = i;
+      bestLength = end - i;
+    }
+    i = end === i ? i + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (best === -1) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${
+    hex.slice(best + bestLength).join(":")
+  }`;
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ipv6Bytes, writeAll } from "../net/mod.ts";
+import { formatIpBytes, ipv4Bytes, ipv6Bytes, writeAll } from "../net/mod.ts";
 
 /** An address from a PROXY header. */
 export interface ProxyAddress {
@@ -72,6 +72,13 @@ function startsLike(bytes: Uint8Array, prefix: Uint8Array): boolean {
  * Parses a PROXY header (v1 or v2, detected) at the start of `bytes`.
  * Never throws, whatever the bytes.
  *
+ * Whether a header is believed at all is the caller's decision (only from
+ * a trusted proxy); this parser trusts none of the bytes either way. It
+ * follows the spec's grammar strictly, so an address it returns is a
+ * valid IP address in canonical form (IPv6 per RFC 5952, IPv4-mapped as
+ * IPv4), safe to log and to compare, and an `invalid` reason never quotes
+ * the sender's bytes.
+ *
  * @param bytes The first bytes of a connection.
  * @returns `incomplete`, `invalid` with a reason, or the header.
  *
@@ -91,31 +98,50 @@ export function parseProxyHeader(bytes: Uint8Array): ProxyHeaderResult {
   return { kind: "invalid", reason: "no PROXY header" };
 }
 
+/**
+ * The v1 grammar, from HAProxy's spec (section 2.1), read strictly:
+ *
+ *     "PROXY" SP ( "TCP4" SP ipv4 SP ipv4 | "TCP6" SP ipv6 SP ipv6 ) SP port SP port CRLF
+ *     "PROXY" SP "UNKNOWN" [ SP *printable ] CRLF
+ *
+ * with single spaces, addresses as {@linkcode ipv4Bytes} and
+ * {@linkcode ipv6Bytes} read them, ports decimal 0-65535 without leading
+ * zeros, and only printable ASCII before the CRLF (what follows `UNKNOWN`
+ * is ignored, as the spec says, but must be printable too).
+ */
 function parseV1(bytes: Uint8Array): ProxyHeaderResult {
   const limit = Math.min(bytes.length, V1_MAX_LENGTH);
   let end = -1;
-  for (let i = 0; i + 1 < limit; i++) {
-    if (bytes[i] === 0x0d && bytes[i + 1] === 0x0a) {
-      end = i;
-      break;
+  for (let i = 0; i < limit; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 0x20 && byte <= 0x7e) continue;
+    if (byte !== 0x0d || (i + 1 < bytes.length && bytes[i + 1] !== 0x0a)) {
+      return { kind: "invalid", reason: "v1 header with a non-printable byte" };
     }
+    if (i + 2 > V1_MAX_LENGTH) break; // the LF would be byte 108
+    if (i + 1 === bytes.length) return { kind: "incomplete" };
+    end = i;
+    break;
   }
   if (end === -1) {
     return bytes.length >= V1_MAX_LENGTH
       ? { kind: "invalid", reason: "v1 header longer than 107 bytes" }
       : { kind: "incomplete" };
   }
+  // Printable ASCII only, checked above, so latin1 decodes byte for byte.
   const line = new TextDecoder("latin1").decode(bytes.subarray(0, end));
   const length = end + 2;
+  if (line === "PROXY UNKNOWN" || line.startsWith("PROXY UNKNOWN ")) {
+    return { kind: "header", version: 1, length };
+  }
   const parts = line.split(" ");
-  if (parts[1] === "UNKNOWN") return { kind: "header", version: 1, length };
   if (parts.length !== 6 || (parts[1] !== "TCP4" && parts[1] !== "TCP6")) {
     return { kind: "invalid", reason: "malformed v1 header" };
   }
   const [, family, src, dst, srcPort, dstPort] = parts as string[];
-  const ipv6 = family === "TCP6";
-  const source = v1Address(src as string, srcPort as string, ipv6);
-  const destination = v1Address(dst as string, dstPort as string, ipv6);
+  const parse = family === "TCP6" ? ipv6Bytes : ipv4Bytes;
+  const source = v1Address(parse(src as string), srcPort as string);
+  const destination = v1Address(parse(dst as string), dstPort as string);
   if (source === undefined || destination === undefined) {
     return { kind: "invalid", reason: "malformed v1 address" };
   }
@@ -123,18 +149,31 @@ function parseV1(bytes: Uint8Array): ProxyHeaderResult {
 }
 
 function v1Address(
-  host: string,
+  host: Uint8Array | undefined,
   port: string,
-  ipv6: boolean,
 ): ProxyAddress | undefined {
-  const number = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
-  if (!(number >= 0 && number <= 65535)) return undefined;
-  const valid = ipv6
-    ? host.includes(":") && ipv6Bytes(host) !== undefined
-    : /^(\d{1,3})(\.\d{1,3}){3}$/.test(host) &&
-      host.split(".").every((octet) => Number(octet) <= 255);
-  return valid ? { hostname: host, port: number } : undefined;
+  if (host === undefined || !/^(?:0|[1-9][0-9]{0,4})$/.test(port)) {
+    return undefined;
+  }
+  const number = Number(port);
+  return number <= 65535
+    ? { hostname: formatIpBytes(host), port: number }
+    : undefined;
 }
+
+/**
+ * The v2 address family and transport bytes the spec defines (section
+ * 2.2): UNSPEC, then TCP and UDP over IPv4, IPv6 and Unix sockets. The
+ * spec says receivers must reject any other value.
+ */
+const V2_FAMILIES = new Set([0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32]);
+
+/** Bytes of addresses each v2 family carries (Unix: two 108-byte paths). */
+const V2_ADDRESS_LENGTH: Record<number, number> = {
+  0x1: 12,
+  0x2: 36,
+  0x3: 216,
+};
 
 function parseV2(bytes: Uint8Array): ProxyHeaderResult {
   const versionCommand = bytes[12] as number;
@@ -143,6 +182,13 @@ function parseV2(bytes: Uint8Array): ProxyHeaderResult {
   }
   const command = versionCommand & 0x0f;
   if (command > 1) return { kind: "invalid", reason: "unknown v2 command" };
+  const family = bytes[13] as number;
+  if (!V2_FAMILIES.has(family)) {
+    return {
+      kind: "invalid",
+      reason: "unknown v2 address family or transport protocol",
+    };
+  }
   const length = 16 + ((bytes[14] as number) << 8 | (bytes[15] as number));
   if (length > PROXY_V2_MAX_LENGTH) {
     return {
@@ -151,48 +197,39 @@ function parseV2(bytes: Uint8Array): ProxyHeaderResult {
     };
   }
   if (bytes.length < length) return { kind: "incomplete" };
-  if (command === 0) return { kind: "header", version: 2, length }; // LOCAL
-  const family = bytes[13] as number;
+  // LOCAL: the proxy's own connection (a health check); its addresses count.
+  if (command === 0) return { kind: "header", version: 2, length };
+  const addressLength = V2_ADDRESS_LENGTH[family >> 4] ?? 0;
+  if (length - 16 < addressLength) {
+    return { kind: "invalid", reason: "v2 addresses cut short" };
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset + 16, length - 16);
-  if (family === 0x11 || family === 0x12) { // TCP or UDP over IPv4
-    if (view.byteLength < 12) {
-      return { kind: "invalid", reason: "v2 IPv4 addresses cut short" };
-    }
+  if (family >> 4 === 0x1) {
     return {
       kind: "header",
       version: 2,
       length,
-      source: { hostname: ipv4(bytes, 16), port: view.getUint16(8) },
-      destination: { hostname: ipv4(bytes, 20), port: view.getUint16(10) },
+      source: v2Address(bytes.subarray(16, 20), view.getUint16(8)),
+      destination: v2Address(bytes.subarray(20, 24), view.getUint16(10)),
     };
   }
-  if (family === 0x21 || family === 0x22) { // TCP or UDP over IPv6
-    if (view.byteLength < 36) {
-      return { kind: "invalid", reason: "v2 IPv6 addresses cut short" };
-    }
+  if (family >> 4 === 0x2) {
     return {
       kind: "header",
       version: 2,
       length,
-      source: { hostname: ipv6(bytes, 16), port: view.getUint16(32) },
-      destination: { hostname: ipv6(bytes, 32), port: view.getUint16(34) },
+      source: v2Address(bytes.subarray(16, 32), view.getUint16(32)),
+      destination: v2Address(bytes.subarray(32, 48), view.getUint16(34)),
     };
   }
-  // UNSPEC, Unix sockets: no usable client address; the connection stands.
+  // UNSPEC or Unix sockets: no client address; the spec lets the
+  // connection stand, with its own addresses.
   return { kind: "header", version: 2, length };
 }
 
-function ipv4(bytes: Uint8Array, at: number): string {
-  return Array.from(bytes.subarray(at, at + 4)).join(".");
-}
-
-function ipv6(bytes: Uint8Array, at: number): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) {
-    groups.push(((bytes[at + i]! << 8) | bytes[at + i + 1]!).toString(16));
-  }
-  // Normalized the standard way (RFC 5952: the longest run of zeros as ::).
-  return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
+function v2Address(host: Uint8Array, port: number): ProxyAddress {
+  // An IPv4-mapped IPv6 address comes out as the IPv4 address it carries.
+  return { hostname: formatIpBytes(host), port };
 }
 
 /** The protocol version a client sends with `--send-proxy`. */

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  durationOrZero,
   parseEndpointFlags,
   parseFlags,
   parseFlagValue,
+  positiveDuration,
 } from "../../lib/cli/mod.ts";
 import { UsageError } from "../../lib/net/mod.ts";
 import { parseDuration } from "../../lib/log/mod.ts";
@@ -117,4 +119,34 @@ Deno.test("parseEndpointFlags reads --unix and refuses it next to --host or --po
     (error: unknown) =>
       error instanceof UsageError && /cannot be combined/.test(error.message),
   );
+});
+
+Deno.test("a bare 0 is a duration (0 ms); any other number still needs a unit", () => {
+  assert.equal(durationOrZero("0"), 0);
+  assert.equal(durationOrZero("0s"), 0);
+  assert.equal(durationOrZero("1.5s"), 1_500);
+  for (const bad of ["5", "00", "0.0", "-0", " 0", "0 ", ""]) {
+    assert.throws(
+      () => parseFlagValue("handshake-timeout", bad, durationOrZero),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.message.startsWith(
+          `--handshake-timeout: Invalid duration "${bad}": expected a number with a unit`,
+        ),
+      JSON.stringify(bad),
+    );
+  }
+});
+
+Deno.test("positiveDuration refuses a bare 0 like 0s, saying it must be more than 0", () => {
+  assert.equal(positiveDuration("250ms"), 250);
+  for (const zero of ["0", "0s", "0ms"]) {
+    assert.throws(
+      () => parseFlagValue("timeout", zero, positiveDuration),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        error.message ===
+          `--timeout: Invalid duration "${zero}": expected more than 0: see --help`,
+    );
+  }
 });

@@ -7,6 +7,7 @@ import {
 import { echoMessage } from "../../lib/client/mod.ts";
 import {
   loopback,
+  readToEnd,
   startCorruptingServer,
   startEchoServer,
   startFakeServer,
@@ -66,6 +67,78 @@ Deno.test("echoMessage times out on a server that never answers", async () => {
     (error) =>
       error instanceof TimeoutError &&
       error.message === "No echo for 100 ms: received 0 of 7 bytes",
+  );
+});
+
+Deno.test("echoMessage with halfClose returns the echo once the server closes", async () => {
+  await using server = startEchoServer();
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
+  const echo = await echoMessage(conn, encoder.encode("hello world\n"), {
+    halfClose: true,
+  });
+  assert.equal(new TextDecoder().decode(echo), "hello world\n");
+});
+
+Deno.test("echoMessage with halfClose fails on an echo longer than the message, as echoStream does", async () => {
+  await using server = startFakeServer(async (conn) => {
+    const sent = await readToEnd(conn); // the client half-closes
+    await conn.write(Uint8Array.of(...sent, 0x21)); // one byte too many
+    await conn.closeWrite();
+  });
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
+  await assert.rejects(
+    echoMessage(conn, encoder.encode("abcdef"), { halfClose: true }),
+    (error) => {
+      assert.ok(error instanceof EchoMismatchError);
+      assert.equal(
+        error.message,
+        "Echo has more bytes than were sent: extra data at byte 6",
+      );
+      assert.equal(new TextDecoder().decode(error.received), "abcdef");
+      return true;
+    },
+  );
+});
+
+Deno.test("echoMessage with halfClose stops reading one byte past the message from a server that never stops", async () => {
+  await using server = startFakeServer(async (conn) => {
+    const flood = new Uint8Array(65_536).fill(0x61);
+    while (true) await conn.write(flood); // until the client closes
+  });
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
+  await assert.rejects(
+    echoMessage(conn, encoder.encode("aaaa"), { halfClose: true }),
+    (error) =>
+      error instanceof EchoMismatchError &&
+      error.message ===
+        "Echo has more bytes than were sent: extra data at byte 4" &&
+      error.received.length === 4,
+  );
+});
+
+Deno.test("echoMessage with halfClose times out on a server that echoes but never closes", async () => {
+  const testDone = Promise.withResolvers<void>();
+  await using server = startFakeServer(async (conn) => {
+    const sent = await readToEnd(conn);
+    await conn.write(sent);
+    await testDone.promise; // the connection stays open until then
+  });
+  using conn = await connectWithTimeout(loopback(server.port), {
+    timeout: 1_000,
+  });
+  using _ = { [Symbol.dispose]: () => testDone.resolve() };
+  await assert.rejects(
+    echoMessage(conn, encoder.encode("abc"), { halfClose: true, timeout: 100 }),
+    (error) =>
+      error instanceof TimeoutError &&
+      error.message ===
+        "No end of echo for 100 ms: all 3 bytes came back but the server did not close",
   );
 });
 

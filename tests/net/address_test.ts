@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import {
   formatAddress,
+  formatIpBytes,
+  ipv4Bytes,
+  ipv6Bytes,
   isLoopback,
   normalizeHost,
   parseHost,
@@ -94,4 +97,106 @@ Deno.test("isLoopback knows 127.0.0.0/8, ::1 and localhost, and nothing wider", 
   ) {
     assert.equal(isLoopback(host), false, host);
   }
+});
+
+Deno.test("ipv4Bytes reads strict dotted quads: 0 to 255, no leading zeros, nothing around them", () => {
+  assert.deepEqual(ipv4Bytes("0.0.0.0"), Uint8Array.of(0, 0, 0, 0));
+  assert.deepEqual(ipv4Bytes("192.0.2.255"), Uint8Array.of(192, 0, 2, 255));
+  for (
+    const bad of [
+      "010.000.000.001",
+      "1.2.3.04",
+      "1.2.3.256",
+      "1.2.3",
+      "1.2.3.4.5",
+      "1..3.4",
+      " 1.2.3.4",
+      "1.2.3.4\n",
+      "+1.2.3.4",
+      "0x1.2.3.4",
+      "1.2.3.4/8",
+      "",
+    ]
+  ) {
+    assert.equal(ipv4Bytes(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+Deno.test("ipv6Bytes follows RFC 4291 text form and refuses brackets, zone ids and stray characters", () => {
+  const hex = (bytes: Uint8Array | undefined) =>
+    bytes === undefined
+      ? undefined
+      : Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  assert.equal(hex(ipv6Bytes("::")), "0".repeat(32));
+  assert.equal(hex(ipv6Bytes("::1")), "0".repeat(30) + "01");
+  assert.equal(
+    hex(ipv6Bytes("2001:DB8::ff:1")),
+    "20010db8000000000000000000ff0001",
+  );
+  assert.equal(
+    hex(ipv6Bytes("1:2:3:4:5:6:7:8")),
+    "00010002000300040005000600070008",
+  );
+  assert.equal(
+    hex(ipv6Bytes("1:2:3:4:5:6:7::")),
+    "00010002000300040005000600070000",
+  );
+  assert.equal(
+    hex(ipv6Bytes("::ffff:127.0.0.1")),
+    "00000000000000000000ffff7f000001",
+  );
+  assert.equal(
+    hex(ipv6Bytes("1:2:3:4:5:6:1.2.3.4")),
+    "00010002000300040005000601020304",
+  );
+  for (
+    const bad of [
+      "::1]/#\x1b[31mFORGED",
+      "[::1]",
+      "fe80::1%eth0",
+      ":: 1",
+      "::1\t",
+      "1::2::3",
+      ":::",
+      "1:2:3:4:5:6:7:8:9",
+      "1:2:3:4:5:6:7",
+      "1:2:3:4:5:6:7:8::",
+      "12345::",
+      ":1::",
+      "1::2:",
+      "::g",
+      "::1.2.3.4:5",
+      "1.2.3.4::",
+      "::ffff:1.2.3.04",
+      "1:2:3:4:5:6:7:1.2.3.4",
+      "",
+    ]
+  ) {
+    assert.equal(ipv6Bytes(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+Deno.test("parseHost refuses an IPv6 literal with anything after the brackets' content", () => {
+  assert.throws(() => parseHost("::1]/#x"), TypeError);
+  assert.throws(() => parseHost("[::1%lo]"), TypeError);
+});
+
+Deno.test("formatIpBytes prints IPv6 as RFC 5952 says and IPv4-mapped as IPv4", () => {
+  const cases: [string, string][] = [
+    ["10.0.0.1", "10.0.0.1"],
+    ["::", "::"],
+    ["::1", "::1"],
+    ["2001:DB8:0:0:0:0:0:07", "2001:db8::7"],
+    ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
+    ["2001:0:0:1:0:0:0:1", "2001:0:0:1::1"],
+    ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
+    ["1:0:0:0:0:0:0:0", "1::"],
+    ["::ffff:127.0.0.1", "127.0.0.1"],
+    ["::ffff:0:7f00:1", "::ffff:0:7f00:1"],
+  ];
+  for (const [input, expected] of cases) {
+    const bytes = input.includes(":") ? ipv6Bytes(input) : ipv4Bytes(input);
+    assert.equal(formatIpBytes(bytes!), expected, input);
+  }
+  assert.throws(() => formatIpBytes(new Uint8Array(5)), RangeError);
 });

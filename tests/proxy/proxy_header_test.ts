@@ -167,3 +167,182 @@ Deno.test("fuzz: random and mutated headers never throw and never parse into an 
     }
   }
 });
+
+Deno.test("PROXY v1: a forged address with brackets and an escape sequence is invalid, not logged", () => {
+  const forged = parseProxyHeader(
+    text("PROXY TCP6 ::1]/#\x1b[31mFORGED ::1 1 2\r\n"),
+  );
+  assert.equal(forged.kind, "invalid");
+  assert.ok(
+    forged.kind === "invalid" && /^[\x20-\x7e]*$/.test(forged.reason),
+    "the reason is ours, not the client's bytes",
+  );
+});
+
+Deno.test("PROXY v1: only the strict grammar passes: dotted quads without leading zeros, RFC 4291 IPv6, single spaces, decimal ports", () => {
+  for (
+    const bad of [
+      "PROXY TCP4 010.000.000.001 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.08 1 2\r\n",
+      "PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4. 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 +1.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 +2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 0x10\r\n",
+      "PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",
+      "PROXY TCP4 1.2.3.4\t5.6.7.8 1 2\r\n",
+      "PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n",
+      "PROXY TCP6 [::1] ::1 1 2\r\n",
+      "PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n",
+      "PROXY TCP6 1::2::3 ::1 1 2\r\n",
+      "PROXY TCP6 1:2:3:4:5:6:7:8:9 ::1 1 2\r\n",
+      "PROXY TCP6 12345::1 ::1 1 2\r\n",
+      "PROXY TCP6 ::g ::1 1 2\r\n",
+      "PROXY TCP6 ::1.2.3.4:1 ::1 1 2\r\n",
+      "PROXY TCP6 ::ffff:1.2.3.04 ::1 1 2\r\n",
+      "PROXY TCP6 :1::2 ::1 1 2\r\n",
+      "PROXY UNKNOWN\x1b[31m\r\n",
+      "PROXY UNKNOWN \x7f\r\n",
+      "PROXY UNKNOWN \xe9\r\n",
+    ]
+  ) {
+    const bytes = Uint8Array.from(bad, (c) => c.charCodeAt(0));
+    assert.equal(parseProxyHeader(bytes).kind, "invalid", JSON.stringify(bad));
+  }
+});
+
+Deno.test("PROXY v1: a non-printable byte or a bare LF makes the header invalid at once, not incomplete", () => {
+  for (
+    const bad of [
+      "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+      "PROXY TCP4 1.2.3.4\x00",
+      "PROXY TCP4 1.2\r5",
+      "PROXY \x1b",
+    ]
+  ) {
+    assert.equal(
+      parseProxyHeader(text(bad)).kind,
+      "invalid",
+      JSON.stringify(bad),
+    );
+  }
+  assert.equal(parseProxyHeader(text("PROXY UNKNOWN\r")).kind, "incomplete");
+});
+
+Deno.test("PROXY v1: the edges of the grammar are accepted, IPv6 printed canonically and IPv4-mapped as IPv4", () => {
+  const parsed = (line: string) => {
+    const result = parseProxyHeader(text(line));
+    assert.equal(result.kind, "header", JSON.stringify(line));
+    return result.kind === "header" ? [result.source, result.destination] : [];
+  };
+  assert.deepEqual(parsed("PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n"), [
+    { hostname: "0.0.0.0", port: 0 },
+    { hostname: "255.255.255.255", port: 65535 },
+  ]);
+  assert.deepEqual(parsed("PROXY TCP6 :: 1:2:3:4:5:6:7:8 10 20\r\n"), [
+    { hostname: "::", port: 10 },
+    { hostname: "1:2:3:4:5:6:7:8", port: 20 },
+  ]);
+  assert.deepEqual(
+    parsed("PROXY TCP6 ::ffff:192.0.2.1 2001:DB8:0:0:0:0:0:07 1 2\r\n"),
+    [
+      { hostname: "192.0.2.1", port: 1 },
+      { hostname: "2001:db8::7", port: 2 },
+    ],
+  );
+  assert.deepEqual(
+    parsed(
+      "PROXY TCP6 0000:0000:0000:0000:0000:ffff:255.255.255.255 ::1 1 2\r\n",
+    )[0],
+    { hostname: "255.255.255.255", port: 1 },
+  );
+  // The spec's worst case, 107 bytes with the CRLF, is the longest allowed.
+  const full = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+  const longest = `PROXY UNKNOWN ${full} ${full} 65535 65535\r\n`;
+  assert.equal(longest.length, 107);
+  assert.equal(parseProxyHeader(text(longest)).kind, "header");
+  assert.equal(
+    parseProxyHeader(text(longest.replace("UNKNOWN", "UNKNOWN "))).kind,
+    "invalid",
+  );
+  // What follows UNKNOWN is ignored, as the spec says.
+  assert.deepEqual(
+    parseProxyHeader(text("PROXY UNKNOWN ffff:: ffff:: 65535 65535\r\nhi")),
+    { kind: "header", version: 1, length: 41 },
+  );
+});
+
+/** A v2 PROXY (or LOCAL) header with `family` and `addresses`. */
+function v2Header(
+  family: number,
+  addresses: number[],
+  command = 0x1,
+): Uint8Array {
+  return Uint8Array.of(
+    ...PROXY_V2_SIGNATURE,
+    0x20 | command,
+    family,
+    addresses.length >> 8,
+    addresses.length & 0xff,
+    ...addresses,
+  );
+}
+
+Deno.test("PROXY v2: unknown address families and transport protocols are invalid; UNSPEC and Unix stand without an address", () => {
+  const ipv4 = [1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2];
+  for (const family of [0x01, 0x02, 0x10, 0x13, 0x20, 0x23, 0x30, 0x41, 0xff]) {
+    for (const command of [0x0, 0x1]) {
+      assert.equal(
+        parseProxyHeader(v2Header(family, ipv4, command)).kind,
+        "invalid",
+        `family 0x${family.toString(16)}, command ${command}`,
+      );
+    }
+  }
+  // LOCAL with AF_UNSPEC: the proxy's own connection (a health check).
+  assert.deepEqual(parseProxyHeader(v2Header(0x00, [], 0x0)), {
+    kind: "header",
+    version: 2,
+    length: 16,
+  });
+  assert.deepEqual(parseProxyHeader(v2Header(0x00, [])), {
+    kind: "header",
+    version: 2,
+    length: 16,
+  });
+  const unix = new Array<number>(216).fill(0x61);
+  assert.deepEqual(parseProxyHeader(v2Header(0x31, unix)), {
+    kind: "header",
+    version: 2,
+    length: 16 + 216,
+  });
+  assert.equal(
+    parseProxyHeader(v2Header(0x31, unix.slice(0, 100))).kind,
+    "invalid",
+  );
+});
+
+Deno.test("PROXY v2: an IPv4-mapped IPv6 source is reported as the IPv4 address", () => {
+  const mapped = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1];
+  const destination = [
+    0x20,
+    0x01,
+    0x0d,
+    0xb8,
+    ...new Array<number>(11).fill(0),
+    7,
+  ];
+  const parsed = parseProxyHeader(
+    v2Header(0x21, [...mapped, ...destination, 0x9c, 0x40, 0x1b, 0x5f]),
+  );
+  assert.deepEqual(parsed, {
+    kind: "header",
+    version: 2,
+    length: 16 + 36,
+    source: { hostname: "192.0.2.1", port: 40000 },
+    destination: { hostname: "2001:db8::7", port: 7007 },
+  });
+});
