@@ -4,9 +4,11 @@ import {
   CLIENT_SCRIPT,
   patternChunk,
   PROGRAM_PERMISSIONS,
+  readToEnd,
   RssWatch,
   runClient,
   startCorruptingServer,
+  startFakeServer,
   startServer,
   startSilentServer,
 } from "./_helpers.ts";
@@ -118,8 +120,35 @@ Deno.test("client exits 1 when the streamed echo differs", async () => {
   );
 });
 
+Deno.test("client exits 1 when the server echoes more than was sent, as a message and as a stream", async () => {
+  await using server = startFakeServer(async (conn) => {
+    const received = await readToEnd(conn);
+    await conn.write(Uint8Array.of(...received, 0x21));
+    await conn.closeWrite();
+  });
+  const message = await runClient(["--port", String(server.port), "hi"]);
+  const stream = await runClient(
+    ["--port", String(server.port)],
+    new TextEncoder().encode("hi\n"),
+  );
+  // "hi" is sent as a line, "hi\n", as stdin is here.
+  for (const result of [message, stream]) {
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      "error: Echo has more bytes than were sent: extra data at byte 3\n",
+    );
+  }
+});
+
 Deno.test("client exits 7 when the server never echoes within --timeout", async () => {
-  await using server = startSilentServer();
+  // Silent even after the client's half-close: it holds the connection
+  // until the client is done.
+  const clientDone = Promise.withResolvers<void>();
+  await using server = startFakeServer(async (conn) => {
+    await readToEnd(conn);
+    await clientDone.promise;
+  });
   const result = await runClient([
     "--timeout",
     "200ms",
@@ -127,6 +156,7 @@ Deno.test("client exits 7 when the server never echoes within --timeout", async 
     String(server.port),
     "hello",
   ]);
+  clientDone.resolve();
   assert.equal(result.code, 7);
   assert.equal(
     result.stderr,

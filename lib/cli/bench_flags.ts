@@ -13,13 +13,14 @@ import {
 import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import {
+  durationOrZero,
   parseSendProxy,
   positiveDuration,
   positiveInteger,
 } from "./flag_values.ts";
 import type { ProxyVersion } from "../proxy/mod.ts";
 import type { LoadMode } from "../bench/mod.ts";
-import { parseDuration, parseSize } from "../log/mod.ts";
+import { parseSize } from "../log/mod.ts";
 
 /** `echo-client bench`'s help text. */
 export const BENCH_HELP =
@@ -148,7 +149,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       warmup: parseFlagValue(
         "warmup",
         text("warmup") ?? (text("count") === undefined ? "0.5s" : "0s"),
-        parseDuration,
+        durationOrZero,
       ),
       ...rate,
       json: values.json === true,

@@ -20,7 +20,7 @@ import {
   parseFlags,
   parseFlagValue,
 } from "./flags.ts";
-import { positiveInteger } from "./flag_values.ts";
+import { durationOrZero, positiveInteger } from "./flag_values.ts";
 import {
   DEFAULT_BUFFER_BUDGET,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -29,7 +29,7 @@ import {
   DEFAULT_UDP_RATE,
   type ProxyProtocolOptions,
 } from "../server/mod.ts";
-import { type LogFormat, parseDuration, parseSize } from "../log/mod.ts";
+import { type LogFormat, parseSize } from "../log/mod.ts";
 
 /** `echo-server`'s help text, printed by `--help`. */
 export const SERVER_HELP =
@@ -263,7 +263,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
       idleTimeout: parseFlagValue(
         "idle-timeout",
         text("idle-timeout") ?? "0s",
-        parseDuration,
+        durationOrZero,
       ),
       maxConnections: parseFlagValue(
         "max-connections",
@@ -273,7 +273,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
       drainTimeout: parseFlagValue(
         "drain-timeout",
         text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
-        parseDuration,
+        durationOrZero,
       ),
       maxBufferSize: parseFlagValue(
         "max-buffer",
@@ -294,7 +294,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
       handshakeTimeout: parseFlagValue(
         "handshake-timeout",
         text("handshake-timeout") ?? `${DEFAULT_HANDSHAKE_TIMEOUT_MS}ms`,
-        parseDuration,
+        durationOrZero,
       ),
       udp,
       udpRate: parseFlagValue(

@@ -82,3 +82,47 @@ Deno.test("server --help and --version win over other flags", () => {
   });
   assert.deepEqual(parseServerArgs(["-V"]), { kind: "version" });
 });
+
+Deno.test("a bare 0 is valid for every server duration flag and means none", () => {
+  const args = serveArgs([
+    "--idle-timeout",
+    "0",
+    "--drain-timeout",
+    "0",
+    "--handshake-timeout",
+    "0",
+  ]);
+  assert.equal(args.idleTimeout, 0);
+  assert.equal(args.drainTimeout, 0);
+  assert.equal(args.handshakeTimeout, 0);
+});
+
+Deno.test("PROXY trust flags: loopback trusted by default, --proxy-from replaces it, and they need --proxy-protocol", () => {
+  assert.equal(serveArgs([]).proxyProtocol, undefined);
+  const defaults = serveArgs(["--proxy-protocol"]).proxyProtocol;
+  assert.equal(defaults?.trustedProxies, undefined, "the library's loopback");
+  assert.equal(defaults?.optional, false);
+  const given = serveArgs([
+    "--proxy-protocol",
+    "--proxy-from",
+    "10.0.0.0/8,192.0.2.1",
+    "--proxy-optional",
+    "--max-pending-headers",
+    "9",
+  ]).proxyProtocol;
+  assert.deepEqual(given?.trustedProxies?.map((range) => range.text), [
+    "10.0.0.0/8",
+    "192.0.2.1",
+  ]);
+  assert.equal(given?.optional, true);
+  assert.equal(given?.maxPending, 9);
+  assert.throws(
+    () => parseServerArgs(["--proxy-from", "10.0.0.0/8"]),
+    /^UsageError: --proxy-from: only with --proxy-protocol/,
+  );
+  assert.equal(serveArgs(["--ipv6-prefix", "48"]).ipv6Prefix, 48);
+  assert.throws(
+    () => parseServerArgs(["--ipv6-prefix", "129"]),
+    /Invalid prefix length "129"/,
+  );
+});
