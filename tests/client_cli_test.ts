@@ -10,7 +10,6 @@ import {
   startCorruptingServer,
   startFakeServer,
   startServer,
-  startSilentServer,
 } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
