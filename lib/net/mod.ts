@@ -9,6 +9,7 @@
  */
 
 export * from "./accept_errors.ts";
+export * from "./accept_loop.ts";
 export * from "./address.ts";
 export * from "./connect.ts";
 export * from "./listeners.ts";
