@@ -64,6 +64,12 @@ export async function runCommand<Args extends CommandArgs>(
   args: string[],
   command: Command<Args>,
 ): Promise<number> {
+  // Deno maps an error's stack to the TypeScript source lazily, re-parsing
+  // the module on first use; out of file descriptors, that parse panics
+  // the runtime (a stack-size probe cannot open /proc/self/maps). Mapping
+  // one stack now, while descriptors are free, keeps a later error under
+  // exhaustion an ordinary error.
+  void new Error().stack;
   let parsed: ParsedCommand<string, Args>;
   try {
     parsed = command.parse(args);

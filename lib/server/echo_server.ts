@@ -10,11 +10,10 @@ import type { AccessRules, AddressLimit } from "../access/mod.ts";
 import { EventThrottle, Logger } from "../log/mod.ts";
 import { type ProxiedConnection, readProxyHeader } from "../proxy/mod.ts";
 import {
+  acceptConnections,
   type AcceptErrorKind,
-  classifyAcceptError,
   closeOnAbort,
   closeQuietly,
-  delay,
   formatAddress,
   IdleTimer,
   type StreamConn,
@@ -39,13 +38,6 @@ const DEFAULT_PROXY_TIMEOUT_MS = 10_000;
 
 /** How long open connections may finish after shutdown begins, by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
-
-// Out of descriptors, buffers or memory: the pending connection stays
-// queued, so retrying at once would spin on the same error. Pause briefly,
-// doubling up to a short ceiling so that service resumes soon after
-// resources come back.
-const ACCEPT_BACKOFF_MIN_MS = 5;
-const ACCEPT_BACKOFF_MAX_MS = 100;
 
 /** Options for {@linkcode serveEcho}. */
 export interface ServeEchoOptions
@@ -330,34 +322,19 @@ export async function serveEcho(
   };
   let stopped = false;
 
-  const stopAccepting = () => closeQuietly(listener);
-  signal?.addEventListener("abort", stopAccepting, { once: true });
-  if (signal?.aborted) stopAccepting();
-
-  let backoffMs = ACCEPT_BACKOFF_MIN_MS;
-  while (true) {
-    let conn: StreamConn;
-    try {
-      conn = await listener.accept();
-      backoffMs = ACCEPT_BACKOFF_MIN_MS;
-    } catch (error) {
-      if (signal?.aborted || error instanceof Deno.errors.BadResource) break;
-      const kind = classifyAcceptError(error);
+  const connections = acceptConnections(listener, {
+    ...(signal !== undefined && { signal }),
+    onError: ({ kind, error, retryMs }) => {
       summary.acceptErrors[kind]++;
       metrics?.acceptError(kind);
-      if (kind === "connection") {
-        warnings.event("accept-error", { kind, error: describe(error) });
-        continue;
-      }
       warnings.event("accept-error", {
         kind,
         error: describe(error),
-        retry_ms: backoffMs,
+        retry_ms: retryMs,
       });
-      await delay(backoffMs, signal);
-      backoffMs = Math.min(backoffMs * 2, ACCEPT_BACKOFF_MAX_MS);
-      continue;
-    }
+    },
+  });
+  for await (const conn of connections) {
     if (open >= maxConnections) {
       refuse(conn, {
         reason: "max-connections",
@@ -372,7 +349,6 @@ export async function serveEcho(
     else if (admission.trusts(conn.remoteAddr)) serveFromProxy(conn, proxy);
     else serveUntrusted(conn);
   }
-  signal?.removeEventListener("abort", stopAccepting);
 
   stopped = true;
   if (open > 0) {

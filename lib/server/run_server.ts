@@ -17,6 +17,7 @@ import {
   UsageError,
 } from "../net/mod.ts";
 import {
+  EventThrottle,
   LOG_FLUSH_TIMEOUT_MS,
   Logger,
   type LoggerOptions,
@@ -207,6 +208,7 @@ export async function runServer(
       ...(Number.isFinite(maxConnectionsPerThread) &&
         { capacity: maxConnectionsPerThread * workers }),
     });
+  using adminWarnings = new EventThrottle(logger);
   // The admin endpoint comes first, so that a prober sees "not ready"
   // until the listeners are up, and "ready" ends when the drain begins.
   let ready = false;
@@ -222,6 +224,15 @@ export async function runServer(
           tls: tls !== undefined,
         }),
       metricsContentType: PROMETHEUS_CONTENT_TYPE,
+      // The message only, never the stack: mapping a stack needs a file
+      // descriptor, exactly what is missing when accept fails for lack
+      // of them.
+      onAcceptError: ({ kind, error, retryMs }) =>
+        adminWarnings.event("admin-accept-error", {
+          kind,
+          error: error instanceof Error ? error.message : String(error),
+          retry_ms: retryMs,
+        }),
     });
   const settings: ServiceSettings = {
     endpoint,
