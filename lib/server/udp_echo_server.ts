@@ -11,9 +11,17 @@
  */
 
 import { SourceRateLimiter } from "./_source_rate_limiter.ts";
-import { closeQuietly, formatAddress, MAX_UDP_PAYLOAD } from "../net/mod.ts";
-import { Logger } from "../log/mod.ts";
+import {
+  closeQuietly,
+  delay,
+  formatAddress,
+  MAX_UDP_PAYLOAD,
+} from "../net/mod.ts";
+import { EventThrottle, Logger } from "../log/mod.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
+
+/** The pause after a failed receive, in ms. */
+const RECEIVE_RETRY_MS = 10;
 
 /** Datagrams per second one source address may have echoed, by default. */
 export const DEFAULT_UDP_RATE = 1_000;
@@ -96,6 +104,7 @@ export async function serveUdpEcho(
   const buffer = new Uint8Array(maxDatagramSize + 1);
   const close = () => socket.close();
   signal?.addEventListener("abort", close, { once: true });
+  using warnings = new EventThrottle(logger);
   try {
     if (signal?.aborted) return summary;
     while (true) {
@@ -107,7 +116,15 @@ export async function serveUdpEcho(
         if (signal?.aborted || error instanceof Deno.errors.BadResource) {
           return summary;
         }
-        throw error;
+        // A failed receive (out of buffers or memory, an ICMP error
+        // reported late) concerns no one datagram we still have: note it,
+        // pause briefly so that a lasting failure cannot spin, go on.
+        warnings.event("udp-receive-error", {
+          error: error instanceof Error ? error.message : String(error),
+          retry_ms: RECEIVE_RETRY_MS,
+        });
+        await delay(RECEIVE_RETRY_MS, signal);
+        continue;
       }
       const source = (peer as Deno.NetAddr).hostname;
       if (data.length > maxDatagramSize) {

@@ -269,3 +269,47 @@ Deno.test("echo-server --udp serves TCP and UDP on the same port number", async 
   assert.equal(new TextDecoder().decode(tcp.stdout), "tcp\n");
   assert.equal(new TextDecoder().decode(udp.stdout), "udp\n");
 });
+
+Deno.test("a failed UDP receive is logged and the server keeps echoing", async () => {
+  const socket = Deno.listenDatagram({
+    transport: "udp",
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  let failures = 1;
+  // The real socket, except that its first receive fails as the kernel
+  // can make it fail (out of buffers).
+  const flaky = Object.assign(Object.create(socket), {
+    receive: (buffer?: Uint8Array) => {
+      if (failures-- > 0) {
+        return Promise.reject(
+          Object.assign(new Error("No buffer space available"), {
+            code: "ENOBUFS",
+          }),
+        );
+      }
+      return socket.receive(buffer);
+    },
+    send: (data: Uint8Array, addr: Deno.Addr) => socket.send(data, addr),
+    close: () => socket.close(),
+  }) as Deno.DatagramConn;
+  const { logger, log } = memoryLogger();
+  const stop = new AbortController();
+  const done = serveUdpEcho(flaky, { signal: stop.signal, logger });
+  const client = Deno.listenDatagram({
+    transport: "udp",
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  try {
+    const hello = new TextEncoder().encode("hello");
+    await client.send(hello, socket.addr);
+    const [echo] = await client.receive();
+    assert.deepEqual(echo, hello);
+    await log.waitFor(/"event":"udp-receive-error".*No buffer space/);
+  } finally {
+    client.close();
+    stop.abort();
+    await done;
+  }
+});
