@@ -29,7 +29,8 @@ export interface ReadProxyHeaderOptions {
   /**
    * The connection may start without a header: bytes that do not begin
    * like one (`PROXY ` or the v2 signature) are returned as `rest`, with
-   * `header: false`, as soon as they show it.
+   * `header: false`, as soon as they show it, and so is a connection that
+   * ends before it could be one.
    * @default {false}
    */
   optional?: boolean;
@@ -92,8 +93,9 @@ export async function readProxyHeader(
     while (true) {
       const n = await conn.read(buffer.subarray(filled));
       if (n === null) {
-        if (optional && filled > 0) {
-          // Ended before it could be a header: plain bytes to echo.
+        if (optional) {
+          // Ended before it could be a header: plain bytes (or none) to
+          // echo.
           return {
             header: false,
             source: undefined,

@@ -305,20 +305,29 @@ export async function serveEcho(
       release(conn);
       return;
     }
-    let first: ProxiedConnection;
+    let first: ProxiedConnection | undefined;
+    let refusedFor: Refusal;
     try {
       first = await readProxyHeader(conn, { ...headerOptions, optional: true });
-      if (first.header) throw new Error("PROXY header from an untrusted peer");
-    } catch (error) {
-      refuse(conn, {
+      refusedFor = {
         reason: "untrusted-proxy",
+        fields: { error: "PROXY header from an untrusted peer" },
+      };
+    } catch (error) {
+      // Silent past the header deadline, or gone mid-way through
+      // something that began like a header.
+      refusedFor = {
+        reason: "proxy-protocol",
         fields: { error: describe(error) },
-      });
-      admission.release(client);
-      release(conn);
+      };
+    }
+    if (first !== undefined && !first.header) {
+      serve(conn, conn.remoteAddr, first.rest);
       return;
     }
-    serve(conn, conn.remoteAddr, first.rest);
+    refuse(conn, refusedFor);
+    admission.release(client);
+    release(conn);
   };
   let stopped = false;
 

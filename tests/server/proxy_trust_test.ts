@@ -104,12 +104,19 @@ Deno.test("with the PROXY protocol on, an untrusted peer without a header is ser
   await using server = startEchoServer({
     proxyProtocol: { trustedProxies: [parseCidr("127.0.0.2")] },
   });
-  // "P" could start a header; the end of the stream shows it does not.
-  for (const data of [encoder.encode("hello"), encoder.encode("P")]) {
+  // "P" could start a header; the end of the stream shows it does not. A
+  // client that sends nothing at all is an ordinary connection, too.
+  const inputs = [
+    encoder.encode("hello"),
+    encoder.encode("P"),
+    Uint8Array.of(),
+  ];
+  for (const data of inputs) {
     assert.deepEqual(await echoFrom(server.port, "127.0.0.3", data), data);
   }
+  assert.equal(server.log.count(/"event":"refused"/), 0);
   const peers = openedPeers(server);
-  assert.equal(peers.length, 2);
+  assert.equal(peers.length, 3);
   assert.ok(peers.every((peer) => peer.startsWith("127.0.0.3:")), `${peers}`);
 });
 
