@@ -2,8 +2,12 @@
  * `deno task soak [--duration 60s] [--json]`: starts a plain and a TLS echo
  * server (server.ts), runs the hostile mix of lib/soak against them while
  * probes verify every byte, watches the servers' memory and descriptors,
- * stops them with SIGTERM, and prints a table. Exit code 0 only if every
- * probe came back intact and both servers exited 0. The task runs this
+ * stops them with SIGTERM, and prints a table. The plain server takes PROXY
+ * headers only from 127.0.0.2 (the soak's trusted proxy; everything else
+ * connects from 127.0.0.1 and must be served, or refused, under its own
+ * address) and serves the admin endpoint. Exit code 0 only if every probe
+ * (echo, proxied echo, /healthz) succeeded, no forged PROXY header got an
+ * echo, and both servers exited 0. The task runs this
  * process with DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=128 (see
  * lib/net/fair_scheduling.ts), so the probes' times are not the runtime's.
  *
@@ -27,10 +31,20 @@ import {
 const SERVER = new URL("../server.ts", import.meta.url).pathname;
 const LIB = new URL("../lib", import.meta.url).pathname;
 const SAMPLE_INTERVAL_MS = 250;
+/**
+ * The soak's trusted proxy: a loopback address other than 127.0.0.1 (Linux
+ * routes all of 127.0.0.0/8 to the loopback interface), so that one
+ * process can be both a trusted proxy and untrusted clients.
+ */
+const TRUSTED_PROXY = "127.0.0.2";
+const LISTENING = /^listening on (?:tls )?\S+:(\d+)$/m;
+const ADMIN_LISTENING = /^admin listening on http:\/\/\S+:(\d+)$/m;
 
 /** A server process under observation. */
 interface WatchedServer extends AsyncDisposable {
   port: number;
+  /** The admin endpoint's port, if it was asked for. */
+  adminPort: number | undefined;
   /** Stops it with SIGTERM and returns what was seen. */
   stop(): Promise<ServerObservation>;
 }
@@ -44,7 +58,10 @@ async function output(command: string, path: string): Promise<string> {
   return success ? new TextDecoder().decode(stdout) : "";
 }
 
-async function startServer(args: string[]): Promise<WatchedServer> {
+async function startServer(
+  args: string[],
+  withAdmin = false,
+): Promise<WatchedServer> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -66,12 +83,17 @@ async function startServer(args: string[]): Promise<WatchedServer> {
   }).spawn();
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let printed = "";
-  while (!/listening on (?:tls )?\S+:(\d+)\n/.test(printed)) {
+  // The admin line comes last, after the listening and fingerprint lines.
+  const started = withAdmin ? ADMIN_LISTENING : LISTENING;
+  while (!started.test(printed) || !printed.endsWith("\n")) {
     const { value, done } = await stdout.read();
     if (done) throw new Error(`server did not start: ${printed}`);
     printed += value;
   }
-  const port = Number(/listening on (?:tls )?\S+:(\d+)\n/.exec(printed)?.[1]);
+  const port = Number(LISTENING.exec(printed)?.[1]);
+  const adminPort = withAdmin
+    ? Number(ADMIN_LISTENING.exec(printed)?.[1])
+    : undefined;
   // Keep only the last line of the log: the shutdown summary.
   let lastLine = "";
   const stderr = (async () => {
@@ -121,11 +143,13 @@ async function startServer(args: string[]): Promise<WatchedServer> {
         bufferPeakBytes: summary.buffer_peak_bytes ?? 0,
         bufferBudgetBytes: summary.buffer_budget_bytes ?? 0,
         acceptErrors: summary.accept_errors ?? 0,
+        refused: summary.refused ?? 0,
         exitCode: code,
       };
     })();
   return {
     port,
+    adminPort,
     stop,
     async [Symbol.asyncDispose](): Promise<void> {
       await stop();
@@ -146,7 +170,14 @@ async function main(args: string[]): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "echo-soak-" });
   try {
     const certFile = `${dir}/cert.pem`;
-    await using tcp = await startServer([]);
+    await using tcp = await startServer([
+      "--proxy-protocol",
+      "--proxy-optional",
+      "--proxy-from",
+      TRUSTED_PROXY,
+      "--admin-port",
+      "0",
+    ], true);
     await using tls = await startServer([
       "--tls",
       "--tls-cert-out",
@@ -156,17 +187,24 @@ async function main(args: string[]): Promise<number> {
       "--handshake-timeout",
       "5s",
     ]);
+    const at = (port: number) => ({
+      transport: "tcp" as const,
+      hostname: "127.0.0.1",
+      port,
+    });
     if (!values.json) {
       writeStderr(
-        `soak: ${
-          duration / 1000
-        } s against 127.0.0.1:${tcp.port} (TCP) and :${tls.port} (TLS)\n`,
+        `soak: ${duration / 1000} s against 127.0.0.1:${tcp.port} (TCP, ` +
+          `PROXY headers trusted from ${TRUSTED_PROXY}), :${tls.port} (TLS) ` +
+          `and :${tcp.adminPort} (admin)\n`,
       );
     }
     const tally = await runSoak({
-      tcp: { transport: "tcp", hostname: "127.0.0.1", port: tcp.port },
+      tcp: at(tcp.port),
+      ...(tcp.adminPort !== undefined && { admin: at(tcp.adminPort) }),
+      trustedProxy: TRUSTED_PROXY,
       tls: {
-        endpoint: { transport: "tcp", hostname: "127.0.0.1", port: tls.port },
+        endpoint: at(tls.port),
         client: { caCerts: [await Deno.readTextFile(certFile)] },
       },
       duration,

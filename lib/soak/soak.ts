@@ -1,7 +1,8 @@
 /**
- * A soak run: a mix of hostile peers against a plain echo port and a TLS
- * echo port for a fixed time, while one probe per port measures whether
- * well-behaved clients are still served.
+ * A soak run: a mix of hostile peers against a plain echo port, a TLS
+ * echo port and the plain server's admin endpoint for a fixed time, while
+ * probes measure whether well-behaved clients are still served: one per
+ * echo port, one through a trusted proxy, one on `/healthz`.
  *
  * @module
  */
@@ -9,14 +10,17 @@
 import { delay, type Endpoint, type TlsClientOptions } from "../net/mod.ts";
 import {
   churn,
+  fakeProxySources,
   garbageSenders,
   nonReaders,
   type PeerTally,
+  pendingHeaders,
   resetStorm,
   silentClients,
   slowTricklers,
+  tricklingRequests,
 } from "./hostile_peers.ts";
-import { type ProbeOptions, type ProbeTally, runProbe } from "./probe.ts";
+import { type ProbeTally, runHealthProbe, runProbe } from "./probe.ts";
 
 /** How many peers of each kind run at once. */
 export interface SoakMix {
@@ -32,6 +36,21 @@ export interface SoakMix {
   garbage: number;
   /** Loops of connect, send, close on the plain port. */
   churn: number;
+  /**
+   * Loops of untrusted peers forging a PROXY header on the plain port;
+   * each must be refused without an echo.
+   */
+  fakeProxySources: number;
+  /**
+   * Connections from the trusted proxy address that send `PROXY ` and
+   * stall, on the plain port. Keep it below the server's
+   * `--max-pending-headers`, or the proxied probe is refused too.
+   */
+  pendingHeaders: number;
+  /** Silent clients on the admin port. */
+  idleAdmin: number;
+  /** Clients sending their request one byte a second, on the admin port. */
+  tricklingAdmin: number;
 }
 
 /** The mix `deno task soak` runs by default. */
@@ -42,6 +61,12 @@ export const DEFAULT_SOAK_MIX: SoakMix = {
   silentTls: 300,
   garbage: 4,
   churn: 8,
+  fakeProxySources: 8,
+  // Well under the server's default of 256 pending headers.
+  pendingHeaders: 100,
+  // Several times the admin endpoint's 64 connection slots.
+  idleAdmin: 300,
+  tricklingAdmin: 10,
 };
 
 /** Options for {@linkcode runSoak}. */
@@ -52,6 +77,20 @@ export interface SoakOptions {
   tls: { endpoint: Extract<Endpoint, { transport: "tcp" }> } & {
     client: TlsClientOptions;
   };
+  /**
+   * The plain server's admin endpoint: idle and trickling admin clients
+   * run against it, and the health probe asks it for `/healthz`.
+   * @default {undefined: those kinds and the health probe do not run}
+   */
+  admin?: Extract<Endpoint, { transport: "tcp" }>;
+  /**
+   * A local address the plain server trusts as a PROXY sender (its
+   * `--proxy-from`), e.g. 127.0.0.2: pending headers and the proxied probe
+   * connect from it. Everything else connects from the default address,
+   * which the server must not trust.
+   * @default {undefined: that kind and the proxied probe do not run}
+   */
+  trustedProxy?: string;
   /** How long to run, in ms. */
   duration: number;
   /** How many peers of each kind. @default {DEFAULT_SOAK_MIX} */
@@ -70,10 +109,16 @@ export interface SoakOptions {
 export interface SoakTally {
   /** The plain port's probe. */
   tcpProbe: ProbeTally;
+  /** The plain port's probe through the trusted proxy; if it ran. */
+  proxiedProbe: ProbeTally | undefined;
   /** The TLS port's probe. */
   tlsProbe: ProbeTally;
+  /** The admin endpoint's `/healthz` probe; if it ran. */
+  healthProbe: ProbeTally | undefined;
   /** Connections each kind of peer opened. */
   peers: Record<keyof SoakMix, number>;
+  /** Fake PROXY sources that got any byte back; must be 0. */
+  fakeProxyEchoed: number;
   /** How long it ran, in ms. */
   durationMs: number;
 }
@@ -83,6 +128,25 @@ export interface SoakTally {
  *
  * @param options Ports, duration, mix.
  * @returns What the probes and peers saw.
+ *
+ * @example
+ * ```ts
+ * import { runSoak } from "./soak.ts";
+ * const at = (port: number) => ({
+ *   transport: "tcp" as const, hostname: "127.0.0.1", port,
+ * });
+ * const tally = await runSoak({
+ *   tcp: at(7007),
+ *   tls: { endpoint: at(7008), client: { caCerts: [] } },
+ *   duration: 1_000,
+ *   mix: {
+ *     resetStorm: 1, nonReaders: 1, slowTricklers: 1, silentTls: 1,
+ *     garbage: 1, churn: 1, fakeProxySources: 1, pendingHeaders: 0,
+ *     idleAdmin: 0, tricklingAdmin: 0,
+ *   },
+ * });
+ * // tally.tcpProbe.failed, tally.fakeProxyEchoed: 0 when all is well
+ * ```
  */
 export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   const mix = options.mix ?? DEFAULT_SOAK_MIX;
@@ -90,46 +154,84 @@ export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   const timer = setTimeout(() => stop.abort(), options.duration);
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
   const signal = stop.signal;
-  const tcp = options.tcp;
+  const { tcp, admin, trustedProxy } = options;
   const tls = options.tls.endpoint;
   const started = performance.now();
-  const tally = (kinds: Promise<PeerTally>[]) =>
-    Promise.all(kinds).then((all) =>
-      all.reduce((sum, kind) => sum + kind.connections, 0)
-    );
   const rampUp = options.rampUp ?? Math.min(2_000, options.duration / 10);
-  const probe = async (probeOptions: Omit<ProbeOptions, "signal">) => {
+  const afterRampUp = async <T>(probe: () => Promise<T>): Promise<T> => {
     await delay(rampUp, signal);
-    return await runProbe({ ...probeOptions, signal });
+    return await probe();
   };
-  const [tcpProbe, tlsProbe, ...peers] = await Promise.all([
-    probe({ endpoint: tcp }),
-    probe({ endpoint: tls, tls: options.tls.client }),
-    tally([resetStorm({ endpoint: tcp, count: mix.resetStorm, signal })]),
-    tally([nonReaders({ endpoint: tcp, count: mix.nonReaders, signal })]),
-    tally([slowTricklers({ endpoint: tcp, count: mix.slowTricklers, signal })]),
-    tally([silentClients({ endpoint: tls, count: mix.silentTls, signal })]),
-    tally([
+
+  const fakes = fakeProxySources({
+    endpoint: tcp,
+    count: mix.fakeProxySources,
+    signal,
+  });
+  const kinds: Record<keyof SoakMix, Promise<PeerTally>[]> = {
+    resetStorm: [resetStorm({ endpoint: tcp, count: mix.resetStorm, signal })],
+    nonReaders: [nonReaders({ endpoint: tcp, count: mix.nonReaders, signal })],
+    slowTricklers: [
+      slowTricklers({ endpoint: tcp, count: mix.slowTricklers, signal }),
+    ],
+    silentTls: [silentClients({ endpoint: tls, count: mix.silentTls, signal })],
+    garbage: [
       garbageSenders({ endpoint: tls, count: mix.garbage, signal }),
       garbageSenders({ endpoint: tcp, count: mix.garbage, signal }),
-    ]),
-    tally([churn({ endpoint: tcp, count: mix.churn, signal })]),
-  ]);
+    ],
+    churn: [churn({ endpoint: tcp, count: mix.churn, signal })],
+    fakeProxySources: [fakes],
+    pendingHeaders: trustedProxy === undefined ? [] : [
+      pendingHeaders({
+        endpoint: tcp,
+        localAddress: trustedProxy,
+        count: mix.pendingHeaders,
+        signal,
+      }),
+    ],
+    idleAdmin: admin === undefined
+      ? []
+      : [silentClients({ endpoint: admin, count: mix.idleAdmin, signal })],
+    tricklingAdmin: admin === undefined ? [] : [
+      tricklingRequests({ endpoint: admin, count: mix.tricklingAdmin, signal }),
+    ],
+  };
+  const peerCounts = Promise.all(
+    Object.entries(kinds).map(async ([kind, runs]) => {
+      const tallies = await Promise.all(runs);
+      const opened = tallies.reduce((sum, each) => sum + each.connections, 0);
+      return [kind, opened] as const;
+    }),
+  );
+
+  const [tcpProbe, proxiedProbe, tlsProbe, healthProbe, counts, fake] =
+    await Promise.all([
+      afterRampUp(() => runProbe({ endpoint: tcp, signal })),
+      trustedProxy === undefined
+        ? undefined
+        : afterRampUp(() =>
+          runProbe({ endpoint: tcp, viaProxy: trustedProxy, signal })
+        ),
+      afterRampUp(() =>
+        runProbe({ endpoint: tls, tls: options.tls.client, signal })
+      ),
+      admin === undefined
+        ? undefined
+        : afterRampUp(() => runHealthProbe({ endpoint: admin, signal })),
+      peerCounts,
+      fakes,
+    ]);
   clearTimeout(timer);
   options.signal?.removeEventListener("abort", onAbort);
-  const [resets, readers, tricklers, silent, garbage, churned] = peers;
   return {
     tcpProbe,
+    proxiedProbe,
     tlsProbe,
-    peers: {
-      resetStorm: resets ?? 0,
-      nonReaders: readers ?? 0,
-      slowTricklers: tricklers ?? 0,
-      silentTls: silent ?? 0,
-      garbage: garbage ?? 0,
-      churn: churned ?? 0,
-    },
+    healthProbe,
+    peers: Object.fromEntries(counts) as Record<keyof SoakMix, number>,
+    fakeProxyEchoed: fake.echoed,
     durationMs: performance.now() - started,
   };
 }
