@@ -87,7 +87,7 @@ Options:
                            or a load balancer); its client address counts,
                            for logs and the rules above. Anyone else is
                            served under its own address, and refused if it
-                           sends a header. With TLS, the header comes first
+                           sends a header. Not with TLS
   --proxy-from CIDR        Trusted proxies; repeatable or comma-separated;
                            replaces the default (default: 127.0.0.0/8,::1)
   --proxy-optional         Trusted proxies may also connect without a header
