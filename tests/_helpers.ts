@@ -5,6 +5,7 @@ import type { Endpoint } from "../lib/net/mod.ts";
  */
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import { Logger } from "../lib/log/mod.ts";
 import {
   serveEcho,
@@ -468,4 +469,34 @@ export async function assertNotServed(port: number): Promise<void> {
       String(error),
     );
   }
+}
+
+/**
+ * Sends `data` from the local address `localAddress` (any of 127.0.0.0/8),
+ * half-closes, and resolves with everything received until the server
+ * closes. `Deno.connect` cannot choose a source address; node:net can.
+ */
+export function echoFrom(
+  port: number,
+  localAddress: string,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const chunks: Uint8Array[] = [];
+    const socket = net.connect(
+      { port, host: "127.0.0.1", localAddress },
+      () => socket.end(data),
+    );
+    socket.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const chunk of chunks) {
+        all.set(chunk, at);
+        at += chunk.length;
+      }
+      resolve(all);
+    });
+  });
 }

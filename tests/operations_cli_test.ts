@@ -6,11 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import net from "node:net";
 import { PROXY_V2_SIGNATURE } from "../lib/proxy/mod.ts";
 import {
   bytesEqual,
   connect,
+  echoFrom,
   randomBytes,
   readToEnd,
   roundTrip,
@@ -57,32 +57,6 @@ async function httpGet(
 function adminPort(lines: string[]): number {
   const line = lines.find((each) => each.startsWith("admin listening on "));
   return Number(/:(\d+)$/.exec(line ?? "")?.[1]);
-}
-
-/** Echoes `data` over a node:net connection from `localAddress`. */
-function echoFrom(
-  port: number,
-  localAddress: string,
-  data: Uint8Array,
-): Promise<Uint8Array> {
-  return new Promise((resolve) => {
-    const chunks: Uint8Array[] = [];
-    const socket = net.connect(
-      { port, host: "127.0.0.1", localAddress },
-      () => socket.end(data),
-    );
-    socket.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, at);
-        at += chunk.length;
-      }
-      resolve(all);
-    });
-  });
 }
 
 function freePort(): number {

@@ -7,27 +7,14 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { AddressLimit, parseCidr } from "../../lib/access/mod.ts";
-import { bytesEqual, startEchoServer, type TestServer } from "../_helpers.ts";
+import {
+  bytesEqual,
+  echoFrom,
+  startEchoServer,
+  type TestServer,
+} from "../_helpers.ts";
 
 const encoder = new TextEncoder();
-
-/** Sends `data` from `localAddress`, half-closes, and reads to the end. */
-function echoFrom(
-  port: number,
-  localAddress: string,
-  data: Uint8Array,
-): Promise<Uint8Array> {
-  return new Promise((resolve) => {
-    const chunks: Uint8Array[] = [];
-    const socket = net.connect(
-      { port, host: "127.0.0.1", localAddress },
-      () => socket.end(data),
-    );
-    socket.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-    socket.on("error", () => {});
-    socket.on("close", () => resolve(concat(chunks)));
-  });
-}
 
 /** A connection from `localAddress` that has sent `data`, and its end. */
 interface Held {
@@ -53,16 +40,6 @@ function holdFrom(
     socket.on("close", () => closed.resolve());
     socket.resume();
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
 }
 
 function header(source: string): Uint8Array {
