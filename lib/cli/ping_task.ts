@@ -41,16 +41,23 @@ export const pingCommand: (args: PingArgs) => Promise<number> = fairCommand(
  *
  * @param args Parsed flags.
  * @param signal Stops the probes early.
+ * @param onFilesRead Called once the `--ca` file (if any) is read, before
+ * the first probe: where file access can be dropped.
  * @returns The exit code.
  */
 export async function pingTask(
   args: PingArgs,
   signal: AbortSignal,
+  onFilesRead?: () => void,
 ): Promise<number> {
+  const tls = args.tls === undefined
+    ? undefined
+    : await clientTlsOptions(args.tls);
+  onFilesRead?.();
   const summary = await runPing({
     endpoint: args.endpoint,
     udp: args.udp,
-    ...(args.tls !== undefined && { tls: await clientTlsOptions(args.tls) }),
+    ...(tls !== undefined && { tls }),
     reconnect: args.reconnect,
     count: args.count,
     interval: args.interval,
