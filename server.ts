@@ -28,9 +28,10 @@ export async function main(args: string[]): Promise<number> {
         onListening: async (listening) => {
           await cli.announceListening(listening, flags);
           // Every thread listens and --tls-cert-out is written: no file
-          // is touched after this but a Unix socket, removed at exit.
-          // The drop holds in the Workers too: they share permissions.
-          cli.dropFileAccess({ keep: cli.fileAccessFor(flags.endpoint) });
+          // is touched after this (accepting on a Unix socket needs no
+          // file permission, and Deno removes its file when the listener
+          // closes). The drop holds in the Workers: they share permissions.
+          cli.dropFileAccess();
         },
       });
       return cli.ExitCode.Ok;
