@@ -17,8 +17,10 @@ import {
   type LineCollector,
   loopback,
   memoryLogger,
+  patternChunk,
   randomBytes,
   readToEnd,
+  RssWatch,
   runClient,
   runServer,
   startServer,
@@ -298,4 +300,53 @@ Deno.test("echo-client without --tls against a TLS port says the server answered
   const result = await runClient(["--port", String(server.port), "plain"]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /\(the server answered with TLS: try --tls\)\n$/);
+});
+
+Deno.test("over TLS, a client that sends without reading is stalled with bounded server memory, then gets all 64 MiB back", async () => {
+  const MiB = 1024 * 1024;
+  await withTempDir(async (dir) => {
+    await using server = await startServer(
+      ["--tls", "--quiet", "--tls-cert-out", `${dir}/cert.pem`],
+      { permissions: FILE_PERMISSIONS },
+    );
+    using memory = new RssWatch(server.process.pid);
+    const baseline = memory.peak;
+    using conn = await connectWithTimeout(loopback(server.port), {
+      tls: { caCerts: [await Deno.readTextFile(`${dir}/cert.pem`)] },
+    });
+    const total = 64 * MiB;
+    let sent = 0;
+    const writing = (async () => {
+      for (let offset = 0; offset < total; offset += MiB) {
+        const chunk = patternChunk(5, offset, MiB);
+        let written = 0;
+        while (written < chunk.length) {
+          written += await conn.write(chunk.subarray(written));
+        }
+        sent += chunk.length;
+      }
+      await conn.closeWrite();
+    })();
+    writing.catch(() => {}); // a failure surfaces at `await writing`
+
+    // Read nothing: the server must stop reading once its writes back are
+    // stuck, instead of decrypting and queueing what keeps coming.
+    let last = -1;
+    while (sent !== last) {
+      last = sent;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // stall detection needs a time window
+    }
+    memory.sample();
+    assert.ok(sent < 32 * MiB, `writer stalled only after ${sent} bytes`);
+    const stalledGrowth = memory.peak - baseline;
+    assert.ok(
+      stalledGrowth < 32 * MiB,
+      `RSS grew ${stalledGrowth} bytes while the client did not read`,
+    );
+
+    const echo = await readToEnd(conn);
+    await writing;
+    assert.equal(echo.length, total);
+    assert.ok(bytesEqual(echo, patternChunk(5, 0, total)), "echo intact");
+  });
 });
