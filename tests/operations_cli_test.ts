@@ -11,6 +11,7 @@ import {
   bytesEqual,
   connect,
   echoFrom,
+  FILE_PERMISSIONS,
   randomBytes,
   readToEnd,
   roundTrip,
@@ -280,4 +281,92 @@ Deno.test("fuzz: garbage, truncated and oversized PROXY headers get nothing echo
   const data = randomBytes(4096);
   const echo = roundTrip(good, Uint8Array.of(...header, ...data));
   assert.ok(bytesEqual(await echo, data));
+});
+
+Deno.test("PROXY with TLS: the header comes before the handshake, as a load balancer in TCP mode sends it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const certFile = `${dir}/cert.pem`;
+    await using server = await startServer([
+      "--tls",
+      "--tls-cert-out",
+      certFile,
+      "--proxy-protocol",
+      "--log-format",
+      "json",
+    ], { permissions: FILE_PERMISSIONS });
+    for (const version of ["v1", "v2"]) {
+      const result = await runClient(
+        [
+          "--port",
+          String(server.port),
+          "--tls",
+          "--ca",
+          certFile,
+          "--send-proxy",
+          version,
+          "over tls",
+        ],
+        undefined,
+        FILE_PERMISSIONS,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(decoder.decode(result.stdout), "over tls\n");
+    }
+    // Without a header, a trusted (loopback) client is refused.
+    const bare = await runClient(
+      [
+        "--port",
+        String(server.port),
+        "--tls",
+        "--ca",
+        certFile,
+        "--timeout",
+        "5s",
+        "hi",
+      ],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.notEqual(bare.code, 0);
+    await server.stderr.waitFor(/"reason":"proxy-protocol"/);
+    assert.equal(server.stderr.count(/"event":"open"/), 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PROXY with TLS: a client that is not a trusted proxy is served TLS under its own address", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const certFile = `${dir}/cert.pem`;
+    await using server = await startServer([
+      "--tls",
+      "--tls-cert-out",
+      certFile,
+      "--proxy-protocol",
+      "--proxy-from",
+      "127.0.0.2",
+      "--log-format",
+      "json",
+    ], { permissions: FILE_PERMISSIONS });
+    const result = await runClient(
+      [
+        "--port",
+        String(server.port),
+        "--tls",
+        "--ca",
+        certFile,
+        "direct",
+      ],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(decoder.decode(result.stdout), "direct\n");
+    const open = JSON.parse(await server.stderr.waitFor(/"event":"open"/));
+    assert.match(open.peer, /^127\.0\.0\.1:\d+$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -69,9 +69,10 @@ Options:
   --alpn LIST              With TLS: protocols to offer, e.g. h2,http/1.1
   --handshake-timeout DURATION  Close TLS clients that have not finished the
                            handshake by then, socket included (default: 10s);
-                           0 = no deadline: TLS is then served without the
-                           relay that makes this possible (faster), and a
-                           silent client keeps its socket until it leaves
+                           0 = no deadline: TLS is then served by Deno's own
+                           TLS listener (faster; not with --proxy-protocol),
+                           and a silent client keeps its socket until it
+                           leaves
   --workers N              Event loops (threads) sharing the port through
                            SO_REUSEPORT; Linux only (default: 1)
   --max-connections-per-ip N  Refuse connections from one client address
@@ -87,7 +88,7 @@ Options:
                            or a load balancer); its client address counts,
                            for logs and the rules above. Anyone else is
                            served under its own address, and refused if it
-                           sends a header. Not with TLS
+                           sends a header. With TLS, the header comes first
   --proxy-from CIDR        Trusted proxies; repeatable or comma-separated;
                            replaces the default (default: 127.0.0.0/8,::1)
   --proxy-optional         Trusted proxies may also connect without a header

@@ -78,14 +78,17 @@ class Transport extends Duplex {
  * @param socket An accepted TCP connection.
  * @param context The server's certificate and key.
  * @param alpnProtocols ALPN protocols to offer, most preferred first.
+ * @param initial Bytes already read from the socket (after a PROXY
+ * header): the start of the client's TLS input.
  * @returns The session; its handshake starts at once.
  */
 export function serveTls(
   socket: Deno.TcpConn,
   context: SecureContext,
   alpnProtocols: string[] | undefined,
+  initial?: Uint8Array,
 ): TlsSession {
-  return new TlsOverTcp(socket, context, alpnProtocols);
+  return new TlsOverTcp(socket, context, alpnProtocols, initial);
 }
 
 class TlsOverTcp implements TlsSession {
@@ -120,6 +123,7 @@ class TlsOverTcp implements TlsSession {
     socket: Deno.TcpConn,
     context: SecureContext,
     alpnProtocols: string[] | undefined,
+    initial: Uint8Array | undefined,
   ) {
     this.localAddr = socket.localAddr;
     this.remoteAddr = socket.remoteAddr;
@@ -157,6 +161,9 @@ class TlsOverTcp implements TlsSession {
     });
     tls.on("error", (error: Error) => this.#fail(error));
     this.#handshake.promise.catch(() => {}); // reported by handshake()
+    if (initial !== undefined && initial.length > 0) {
+      this.#transport.push(initial);
+    }
     this.#receive();
   }
 

@@ -22,12 +22,19 @@ export interface TlsSettings {
   alpnProtocols?: string[];
   /**
    * Whether connections must be closable while their handshake is pending
-   * (for a handshake deadline): then clients reach Deno's TLS through a
-   * relay (see tls_listener.ts); otherwise Deno's TLS listener serves them
-   * directly, which is faster.
+   * (for a handshake deadline): then TLS runs over sockets we own (see
+   * tls_listener.ts); otherwise Deno's TLS listener serves them directly,
+   * which is faster.
    * @default {false}
    */
   closableHandshakes?: boolean;
+  /**
+   * Connections come plain, to be read from before TLS starts (a PROXY
+   * header): see `PlainBeforeTls` in tls_listener.ts. Implies our own
+   * listener.
+   * @default {false}
+   */
+  deferHandshake?: boolean;
 }
 
 /** What to listen on, for {@linkcode openListeners}. */
@@ -132,9 +139,13 @@ async function listenStream(
       ...(tls.alpnProtocols !== undefined &&
         { alpnProtocols: tls.alpnProtocols }),
     };
-    // Closable while handshaking: through the relay (see tls_listener.ts).
-    return tls.closableHandshakes
-      ? await listenTls(options)
+    // Closable while handshaking, or read before TLS: over our own
+    // sockets (see tls_listener.ts).
+    return tls.closableHandshakes || tls.deferHandshake
+      ? await listenTls({
+        ...options,
+        deferHandshake: tls.deferHandshake ?? false,
+      })
       : Deno.listenTls(options);
   }
   return Deno.listen({ ...endpoint, reusePort: settings.reusePort });

@@ -52,6 +52,28 @@ export interface ListenTlsOptions {
   alpnProtocols?: string[];
   /** Set `SO_REUSEPORT` (for `--workers`). */
   reusePort?: boolean;
+  /**
+   * Hand out connections before TLS starts ({@linkcode PlainBeforeTls}), so
+   * that the caller can read what precedes the handshake: a PROXY header,
+   * which load balancers in TCP mode send ahead of the client's TLS.
+   * @default {false}
+   */
+  deferHandshake?: boolean;
+}
+
+/**
+ * A connection from a listener with `deferHandshake`: plain bytes until
+ * `startTls`, which hands the socket to TLS.
+ */
+export interface PlainBeforeTls extends StreamConn {
+  /**
+   * Starts TLS on this connection, which belongs to the result from now
+   * on (close that, not this).
+   *
+   * @param initial Bytes already read that belong to the TLS stream.
+   * @returns The TLS connection; its handshake starts at once.
+   */
+  startTls(initial: Uint8Array): TlsStreamConn;
 }
 
 /** A TLS connection from {@linkcode listenTls}. */
@@ -80,8 +102,17 @@ export interface TlsStreamConn extends StreamConn {
  * ```
  */
 export function listenTls(
+  options: ListenTlsOptions & { deferHandshake?: false },
+): Promise<StreamListener<TlsStreamConn> & Disposable>;
+export function listenTls(
+  options: ListenTlsOptions & { deferHandshake: true },
+): Promise<StreamListener<PlainBeforeTls> & Disposable>;
+export function listenTls(
   options: ListenTlsOptions,
-): Promise<StreamListener<TlsStreamConn> & Disposable> {
+): Promise<StreamListener<TlsStreamConn | PlainBeforeTls> & Disposable>;
+export function listenTls(
+  options: ListenTlsOptions,
+): Promise<StreamListener<TlsStreamConn | PlainBeforeTls> & Disposable> {
   let context: SecureContext;
   try {
     context = secureContext(options.cert, options.key);
@@ -94,7 +125,12 @@ export function listenTls(
     ...(options.reusePort && { reusePort: true }),
   });
   return Promise.resolve(
-    new TlsListener(listener, context, options.alpnProtocols),
+    new TlsListener(
+      listener,
+      context,
+      options.alpnProtocols,
+      options.deferHandshake ?? false,
+    ),
   );
 }
 
@@ -125,25 +161,32 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-class TlsListener implements StreamListener<TlsStreamConn>, Disposable {
+class TlsListener
+  implements StreamListener<TlsStreamConn | PlainBeforeTls>, Disposable {
   readonly addr: Deno.Addr;
   readonly #listener: Deno.TcpListener;
   readonly #context: SecureContext;
   readonly #alpnProtocols: string[] | undefined;
+  readonly #deferHandshake: boolean;
 
   constructor(
     listener: Deno.TcpListener,
     context: SecureContext,
     alpnProtocols: string[] | undefined,
+    deferHandshake: boolean,
   ) {
     this.addr = listener.addr;
     this.#listener = listener;
     this.#context = context;
     this.#alpnProtocols = alpnProtocols;
+    this.#deferHandshake = deferHandshake;
   }
 
-  /** The next client; its handshake starts at once. */
-  async accept(): Promise<TlsStreamConn> {
+  /**
+   * The next client: its handshake starts at once, or with `startTls`
+   * under `deferHandshake`.
+   */
+  async accept(): Promise<TlsStreamConn | PlainBeforeTls> {
     // A client reset before we got to it fails here like any accept error.
     const socket = await this.#listener.accept();
     try {
@@ -155,7 +198,15 @@ class TlsListener implements StreamListener<TlsStreamConn>, Disposable {
       // A socket that refuses it is broken already; its first read
       // reports that, as this connection's error rather than the listener's.
     }
-    return serveTls(socket, this.#context, this.#alpnProtocols);
+    if (!this.#deferHandshake) {
+      return serveTls(socket, this.#context, this.#alpnProtocols);
+    }
+    const context = this.#context;
+    const alpnProtocols = this.#alpnProtocols;
+    return Object.assign(socket, {
+      startTls: (initial: Uint8Array): TlsStreamConn =>
+        serveTls(socket, context, alpnProtocols, initial),
+    });
   }
 
   close(): void {

@@ -16,6 +16,7 @@ import {
   closeQuietly,
   formatAddress,
   IdleTimer,
+  type PlainBeforeTls,
   type StreamConn,
   type StreamListener,
 } from "../net/mod.ts";
@@ -209,10 +210,17 @@ export async function serveEcho(
   // Serves a connection that `admission.admit(hostOf(client))` let in;
   // releases it when the connection ends.
   const serve = (
-    conn: StreamConn,
+    accepted: StreamConn,
     client: Deno.Addr,
-    prefix?: Uint8Array,
+    read?: Uint8Array,
   ) => {
+    // A TLS connection read before its handshake (for a PROXY header)
+    // starts TLS now, with what was read after the header.
+    const deferred = startsTlsLater(accepted);
+    const conn = deferred
+      ? accepted.startTls(read ?? new Uint8Array())
+      : accepted;
+    const prefix = deferred ? undefined : read;
     const id = ++summary.connections;
     const openedAt = performance.now();
     metrics?.opened();
@@ -367,6 +375,10 @@ export async function serveEcho(
     clearTimeout(deadline);
   }
   return summary;
+}
+
+function startsTlsLater(conn: StreamConn): conn is PlainBeforeTls {
+  return "startTls" in conn;
 }
 
 /** A TLS connection: its handshake can be awaited. */

@@ -14,7 +14,6 @@ import {
   isLoopback,
   prepareFairWorkers,
   type TlsSettings,
-  UsageError,
 } from "../net/mod.ts";
 import {
   EventThrottle,
@@ -101,8 +100,10 @@ export interface RunServerOptions extends ServeLimits {
   /**
    * Connections from trusted proxies start with a PROXY header (v1 or v2);
    * its source address is the client's. Anyone else is served under its
-   * own address and refused if it sends a header. `maxPending` is split
-   * evenly between the workers, like `maxConnections`.
+   * own address and refused if it sends a header. With TLS, the header
+   * comes before the handshake, as load balancers in TCP mode send it.
+   * `maxPending` is split evenly between the workers, like
+   * `maxConnections`.
    * @default {no PROXY protocol}
    */
   proxyProtocol?: ProxyProtocolOptions;
@@ -183,11 +184,6 @@ export async function runServer(
 ): Promise<ServerSummary> {
   const { endpoint, workers = 1, log = {}, signal } = options;
   const logger = new Logger(log);
-  if (options.proxyProtocol && options.tls !== undefined) {
-    throw new UsageError(
-      "--proxy-protocol: not with TLS (the header would have to be read before the TLS relay): see --help",
-    );
-  }
   const tls = options.tls === undefined ? undefined : await loadTls(options);
   const budget = new BufferBudget(
     options.bufferBudget ?? DEFAULT_BUFFER_BUDGET,
@@ -457,6 +453,8 @@ async function loadTls(options: RunServerOptions): Promise<TlsSettings> {
     // A handshake deadline closes clients mid-handshake, which Deno's own
     // TLS listener cannot do without leaving their sockets open.
     closableHandshakes: (options.handshakeTimeout ?? 0) > 0,
+    // A PROXY header comes before the TLS handshake.
+    ...(options.proxyProtocol !== undefined && { deferHandshake: true }),
   };
 }
 
