@@ -40,7 +40,7 @@ for (
       "--handshake-timeout",
       "0s",
     ]],
-    ["a silent TLS client on the relay", [
+    ["a silent TLS client with a handshake deadline", [
       "--tls",
       "--handshake-timeout",
       "60s",
