@@ -8,6 +8,11 @@
  * buffer it has. Memory for buffers then stays within the budget plus one
  * small buffer per connection, whatever clients do.
  *
+ * It also counts the large buffers that have memory pages of their own
+ * (see `_buffer_sizing.ts`): each costs the process one or two memory
+ * mappings, and Linux allows 65,530 by default (`vm.max_map_count`), for
+ * the V8 heap too.
+ *
  * The counters live in a `SharedArrayBuffer`, so every `--workers` thread
  * draws on one budget.
  *
@@ -17,8 +22,18 @@
 /** The budget for all connection buffers together, by default: 64 MiB. */
 export const DEFAULT_BUFFER_BUDGET = 64 * 1024 * 1024;
 
+/**
+ * The most buffers with pages of their own at once, all threads together:
+ * at most 16,384 of the 65,530 memory mappings Linux allows by default.
+ * Beyond it, buffers come from the allocator like small ones. The default
+ * budget never reaches it (64 MiB holds about 4,200 buffers of 16 KiB).
+ */
+export const MAX_MAPPED_BUFFERS = 8192;
+
 const IN_USE = 0;
 const PEAK = 1;
+const MAPPED = 2;
+const COUNTERS = 3;
 
 /**
  * Bytes reserved for connection buffers beyond their small base size.
@@ -30,6 +45,8 @@ const PEAK = 1;
  * budget.tryReserve(512 * 1024); // true
  * budget.tryReserve(768 * 1024); // false: over the budget
  * budget.release(512 * 1024);
+ * budget.tryReserveMapping(); // true: one buffer with pages of its own
+ * budget.releaseMapping();
  * ```
  */
 export class BufferBudget {
@@ -38,6 +55,8 @@ export class BufferBudget {
   readonly #counters: BigInt64Array;
 
   /**
+   * A budget of `limit` bytes, or a view of an existing one.
+   *
    * @param limit The budget in bytes.
    * @param shared The counters of an existing budget (from
    * {@linkcode BufferBudget.shared}), to draw on the same budget from
@@ -46,7 +65,8 @@ export class BufferBudget {
   constructor(limit: number, shared?: SharedArrayBuffer) {
     this.limit = limit;
     this.#counters = new BigInt64Array(
-      shared ?? new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT),
+      shared ??
+        new SharedArrayBuffer(COUNTERS * BigInt64Array.BYTES_PER_ELEMENT),
     );
   }
 
@@ -63,6 +83,11 @@ export class BufferBudget {
   /** The most bytes reserved at any one time. */
   get peak(): number {
     return Number(Atomics.load(this.#counters, PEAK));
+  }
+
+  /** Buffers with pages of their own now. */
+  get mapped(): number {
+    return Number(Atomics.load(this.#counters, MAPPED));
   }
 
   /**
@@ -94,5 +119,25 @@ export class BufferBudget {
    */
   release(bytes: number): void {
     if (bytes > 0) Atomics.sub(this.#counters, IN_USE, BigInt(bytes));
+  }
+
+  /**
+   * Counts one more buffer with pages of their own, if fewer than
+   * {@linkcode MAX_MAPPED_BUFFERS} exist.
+   *
+   * @returns Whether it was counted.
+   */
+  tryReserveMapping(): boolean {
+    const before = Atomics.add(this.#counters, MAPPED, 1n);
+    if (before >= BigInt(MAX_MAPPED_BUFFERS)) {
+      Atomics.sub(this.#counters, MAPPED, 1n);
+      return false;
+    }
+    return true;
+  }
+
+  /** Uncounts a buffer counted by {@linkcode tryReserveMapping}. */
+  releaseMapping(): void {
+    Atomics.sub(this.#counters, MAPPED, 1n);
   }
 }

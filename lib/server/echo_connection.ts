@@ -12,7 +12,11 @@ import {
   type StreamConn,
   writeAll,
 } from "../net/mod.ts";
-import { MIN_BUFFER_SIZE, nextBuffer } from "./_buffer_sizing.ts";
+import {
+  MIN_BUFFER_SIZE,
+  nextBuffer,
+  releaseBuffer,
+} from "./_buffer_sizing.ts";
 import type { BufferBudget } from "./buffer_budget.ts";
 
 /**
@@ -152,7 +156,7 @@ export async function echoConnection(
     // every object kept alive per suspended call shows up in the RSS.
     idle?.[Symbol.dispose]();
     if (signal !== undefined) forgetOnAbort(signal, conn);
-    budget?.release(buffer.length - baseSize);
+    releaseBuffer(buffer, baseSize, budget);
   }
 }
 

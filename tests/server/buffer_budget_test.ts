@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { BufferBudget, serveEcho } from "../../lib/server/mod.ts";
+import {
+  BufferBudget,
+  MAX_MAPPED_BUFFERS,
+  serveEcho,
+} from "../../lib/server/mod.ts";
 import {
   bytesEqual,
   connect,
@@ -19,6 +23,22 @@ Deno.test("a buffer budget reserves only what fits, tracks its peak, and is shar
   budget.release(1_000);
   assert.equal(other.inUse, 0);
   assert.equal(other.peak, 1_000);
+});
+
+Deno.test("a buffer budget counts buffers with pages of their own up to MAX_MAPPED_BUFFERS, over all threads", () => {
+  const budget = new BufferBudget(1_000);
+  const other = new BufferBudget(1_000, budget.shared);
+  for (let i = 0; i < MAX_MAPPED_BUFFERS - 1; i++) {
+    assert.equal(budget.tryReserveMapping(), true);
+  }
+  assert.equal(other.tryReserveMapping(), true);
+  assert.equal(other.tryReserveMapping(), false);
+  assert.equal(budget.tryReserveMapping(), false);
+  assert.equal(budget.mapped, MAX_MAPPED_BUFFERS);
+  other.releaseMapping();
+  assert.equal(budget.mapped, MAX_MAPPED_BUFFERS - 1);
+  assert.equal(budget.tryReserveMapping(), true);
+  assert.equal(budget.inUse, 0, "mappings are not bytes");
 });
 
 Deno.test("buffer accounting never exceeds the budget while 40 clients send 2 MiB each and do not read, and every byte still comes back", async () => {
@@ -66,4 +86,5 @@ Deno.test("buffer accounting never exceeds the budget while 40 clients send 2 Mi
   stop.abort();
   await done;
   assert.equal(budget.inUse, 0, "every connection gave its growth back");
+  assert.equal(budget.mapped, 0, "and the pages of its buffer");
 });
