@@ -70,7 +70,7 @@ export class ProxyHeaderError extends Error {
  * ```ts
  * import { readProxyHeader } from "./read_proxy_header.ts";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * using client = await Deno.connect(listener.addr);
+ * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * await client.write(new TextEncoder().encode("PROXY TCP4 192.0.2.1 192.0.2.2 5000 7007\r\nhi"));
  * using conn = await listener.accept();
  * const proxied = await readProxyHeader(conn, { timeout: 1000 });

@@ -99,10 +99,14 @@ class ServingWorker {
  * @example
  * ```ts
  * import { startEchoWorkers } from "./worker_pool.ts";
+ * import { BufferBudget } from "./buffer_budget.ts";
+ * import { ServerMetrics } from "./server_metrics.ts";
+ * const budget = new BufferBudget(1 << 26);
  * const workers = await startEchoWorkers({
  *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
  *   tcp: true, udp: false, reusePort: false, limits: {}, log: {},
- *   budget: { limit: 1 << 26, counters: new SharedArrayBuffer(16) },
+ *   budget: { limit: budget.limit, counters: budget.shared },
+ *   metrics: new ServerMetrics().shared,
  * }, 1);
  * await workers.stop();
  * ```
