@@ -3,6 +3,7 @@ import {
   checkImport,
   checkLayout,
   findCycle,
+  LAYERS,
   relativeImports,
 } from "../../tools/check_layout.ts";
 
@@ -80,4 +81,31 @@ Deno.test("layout check finds an import cycle and none in a tree", () => {
 
 Deno.test("the project's own layout holds", async () => {
   assert.deepEqual(await checkLayout(), []);
+});
+
+Deno.test("the README's layout section names every lib/ folder and the layers the check enforces", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../../README.md", import.meta.url),
+  );
+  const start = readme.indexOf("### How the code is laid out");
+  const section = readme.slice(start, readme.indexOf("\n## ", start));
+  const folders: string[] = [];
+  for await (
+    const entry of Deno.readDir(new URL("../../lib", import.meta.url))
+  ) {
+    if (entry.isDirectory) folders.push(entry.name);
+  }
+  const missing = folders.filter((folder) =>
+    !section.includes(`lib/${folder}/`)
+  );
+  assert.deepEqual(missing, [], "folders the README does not describe");
+  const layers = [
+    "entries",
+    ...LAYERS.toReversed().map((layer) => layer.join(", ")),
+  ]
+    .join(" → ");
+  assert.ok(
+    section.replace(/\s+/g, " ").includes(layers),
+    `the README should state the layers as: ${layers}`,
+  );
 });
