@@ -2,7 +2,7 @@
  * Fair scheduling (see lib/net/fair_scheduling.ts): the server's and the
  * load generator's socket work runs in Workers with the setting in force,
  * and a user's own value is kept. No timing here; the effect on the tail
- * is measured in bench/README.md.
+ * is measured in experiments/README.md.
  */
 
 import assert from "node:assert/strict";

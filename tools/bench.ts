@@ -11,7 +11,7 @@
  * available and the machine has two or more. Both servers are measured in
  * each cell back to back, so a change of the machine's speed hits both.
  * Each cell runs 3 s per server after a 0.5 s warm-up; the whole run takes
- * about 50 s. For Bun and Node, see bench/README.md.
+ * about 50 s. For Bun and Node, see experiments/README.md.
  *
  * When the kit's C load generator is there too
  * (`../shared/bench/echoload`, or `--c-load PATH`), a second table puts

@@ -76,13 +76,13 @@ export const WORKER_MODULES = {
  * shrinks slowly) keeps RSS down after bursts of load: 88 vs 108 MiB after
  * 500 connections in ping-pong. 1 MiB saved 5 MiB more but, once the echo
  * moved into Workers, cost a tenth of the 500-connection ping-pong rate in
- * scavenges (0.50 vs 0.56 of C; bench/README.md).
+ * scavenges (0.50 vs 0.56 of C; experiments/README.md).
  *
  * The client: a young generation of at least 16 MiB, so the load
  * generator's short-lived objects die young. With V8's default, enough of
  * them outlive two scavenges to fill the old generation and bring a major
  * collection about once a second, each holding up every round trip in
- * flight: p99.9 14.5–15 ms vs 9–11 ms at 500 connections (bench/README.md,
+ * flight: p99.9 14.5–15 ms vs 9–11 ms at 500 connections (experiments/README.md,
  * "Fairness"). V8 flags must be given when the process starts, so
  * `deno task client` passes the same flag.
  */

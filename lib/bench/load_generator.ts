@@ -305,7 +305,7 @@ function echoBuffer(size: number): Uint8Array {
  * the connections served in one turn of the event loop would go round
  * again and again ahead of connections whose echo had been waiting longer:
  * a tail of hundreds of ms that is ours, not the server's (see "Fairness"
- * in bench/README.md). Posted first, every read waits its turn.
+ * in experiments/README.md). Posted first, every read waits its turn.
  *
  * `echo` has one byte more than `message`. A read that fills less than its
  * buffer tells the runtime the socket is drained, so the next read, posted

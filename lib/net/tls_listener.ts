@@ -6,7 +6,7 @@
  * its TLS stream (rustls-tokio-stream 0.8) runs each handshake in a task
  * that owns the TCP socket, and dropping the stream only detaches that
  * task, so the socket stays open until the peer sends something or leaves
- * (bench/tls_handshake_leak.ts reproduces it). A client that connects and
+ * (experiments/tls_handshake_leak.ts reproduces it). A client that connects and
  * stays silent would keep a descriptor after `close()`, whatever deadline
  * the server sets.
  *
@@ -19,7 +19,7 @@
  * fill that listener's accept queue (blocking TLS for minutes), and every
  * connection left a TIME_WAIT socket on the internal hop.
  *
- * The cost, against `Deno.listenTls` (bench/tls_pingpong_ab.ts, 50
+ * The cost, against `Deno.listenTls` (experiments/tls_pingpong_ab.ts, 50
  * connections ping-ponging 64 B): about half its round trips per second
  * and twice its CPU per round trip (the relay: about 0.4x and 2.9x), and
  * some 43 KiB per idle connection instead of 20 KiB (the relay: 32 KiB).

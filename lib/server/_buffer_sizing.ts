@@ -19,7 +19,7 @@
  * in the serving thread's arena: with 1,000 clients that had sent 1 MiB
  * each and stopped reading, the arena held 93 MB for 68 MB in use, and the
  * server's RSS stayed 32-47 MiB above the budget for as long as it ran
- * (`bench/never_reading_rss.ts`; `MALLOC_MMAP_THRESHOLD_=16384` in the
+ * (`experiments/never_reading_rss.ts`; `MALLOC_MMAP_THRESHOLD_=16384` in the
  * environment did the same as this change). Pages given up are faulted in
  * again when a buffer regrows, so a buffer shrinks only after two short
  * reads in a row.

@@ -177,7 +177,7 @@ export async function serveEcho(
   // Connections still being echoed; the drain waits for this to reach 0.
   // A counter and one `.then` per connection rather than a set of tracked
   // promises and a wrapping async call: each idle connection then keeps
-  // only its own suspended echo loop alive (see bench/README.md).
+  // only its own suspended echo loop alive (see experiments/README.md).
   let open = 0;
   const allClosed = Promise.withResolvers<void>();
   const release = (conn: StreamConn) => {

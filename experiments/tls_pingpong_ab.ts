@@ -15,7 +15,7 @@
  * `deno task serve` with `--tls --port 0 --quiet --tls-cert-out FILE`
  * added. With `--pin`, servers run on CPU 0 and the client on CPU 1.
  *
- *   deno run -A bench/tls_pingpong_ab.ts --rounds 8 \
+ *   deno run -A experiments/tls_pingpong_ab.ts --rounds 8 \
  *     "direct=server.ts --handshake-timeout 0s" "ours=server.ts"
  *
  * Output: one line per round (per server: round trips per second, server

@@ -7,16 +7,16 @@
  *
  *   c_epoll_echo 7100 127.0.0.1 &
  *   DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=128 deno run --allow-net \
- *     bench/fairness_repro_client.ts 7100
+ *     experiments/fairness_repro_client.ts 7100
  *   DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=128 deno run --allow-net \
- *     bench/fairness_repro_client.ts 7100 --read-first
+ *     experiments/fairness_repro_client.ts 7100 --read-first
  *
  * Written, read and resolved in the same turn: a read posted after the write
  * finds a fast server's echo already there and completes at once, so the
  * connections served in a turn go round again ahead of all the others. With
  * `--read-first` the read is posted before the write, waits in the runtime's
  * queue like every other, and each connection gets the same share.
- * bench/README.md ("Fairness") has the output.
+ * experiments/README.md ("Fairness") has the output.
  *
  * @module
  */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# compare_peers.sh - regenerate bench/RESULTS.md: our server against C epoll,
+# compare_peers.sh - regenerate experiments/RESULTS.md: our server against C epoll,
 # Bun and Node, measured by the C load generator echoload in one run.
 #
-# usage: bench/compare_peers.sh [PATH_TO_BENCH_KIT]   (default: ../shared/bench)
+# usage: experiments/compare_peers.sh [PATH_TO_BENCH_KIT]   (default: ../shared/bench)
 #
 # The measuring kit (echoload, peers.sh, reference servers) is not part of
 # this project; it is copied to a temporary directory, built and run there,

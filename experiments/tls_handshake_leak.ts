@@ -5,7 +5,7 @@
  * connection closed while its handshake is pending keeps its socket open
  * until the peer sends something or leaves.
  *
- * Run: `deno run --allow-all bench/tls_handshake_leak.ts` (Deno wants all
+ * Run: `deno run --allow-all experiments/tls_handshake_leak.ts` (Deno wants all
  * access to read /proc/self/fd; Linux). Expected: the server-side sockets are
  * released by `close()`. Seen with Deno 2.9.6: they stay until the clients
  * close. Cause, as far as we can read it: rustls-tokio-stream 0.8's

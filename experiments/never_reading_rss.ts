@@ -11,7 +11,7 @@
  * with pages of their own), and file pages (code). Kernel socket buffers,
  * where nearly all the unread bytes wait, are not in the RSS.
  *
- *   bash -c 'ulimit -n 8192; deno run --allow-all bench/never_reading_rss.ts'
+ *   bash -c 'ulimit -n 8192; deno run --allow-all experiments/never_reading_rss.ts'
  *
  * Options: `--runs 3`, `--connections 1000`, `--bytes 1048576`,
  * `--idle 30`, and `--probe`, which serves the same echo from a Worker of
@@ -185,7 +185,7 @@ function startServer(probe: boolean): Server {
       ...serve.slice(0, -1).map((arg) =>
         arg.startsWith("--v8-flags=") ? `${arg},--expose-gc` : arg
       ).map((arg) => arg.startsWith("--allow-read=") ? `${arg},bench` : arg),
-      "bench/never_reading_rss.ts",
+      "experiments/never_reading_rss.ts",
       "--probe-server",
     ]
     : [...serve, "--host", "127.0.0.1", "--port", "0", "--quiet"];

@@ -4,12 +4,12 @@
  * late (since Deno 2.3.7, tokio 1.44+). Load it with the team's C load
  * generator (500 connections ping-ponging 1 KiB, every byte verified):
  *
- *   deno run --allow-net bench/fairness_repro.ts 7100 &
+ *   deno run --allow-net experiments/fairness_repro.ts 7100 &
  *   echoload --host 127.0.0.1 --port 7100 --mode pingpong --conns 500 \
  *     --size 1024 --duration 5 --warmup 1
  *
  * and again with `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=128` in the server's
- * environment. bench/README.md ("Fairness") has the output and the cause.
+ * environment. experiments/README.md ("Fairness") has the output and the cause.
  *
  * @module
  */
