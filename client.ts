@@ -9,7 +9,21 @@
  * @module
  */
 
-import * as cli from "./lib/cli/mod.ts";
+import {
+  BENCH_HELP,
+  benchCommand,
+  CLIENT_HELP,
+  clientOptions,
+  dropFileAccess,
+  ExitCode,
+  fileAccessFor,
+  parseBenchArgs,
+  parseClientArgs,
+  parsePingArgs,
+  PING_HELP,
+  pingCommand,
+  runCommand,
+} from "./lib/cli/mod.ts";
 import { runClient } from "./lib/client/mod.ts";
 
 /**
@@ -21,38 +35,38 @@ import { runClient } from "./lib/client/mod.ts";
 export async function main(args: string[]): Promise<number> {
   const [subcommand, ...rest] = args;
   if (subcommand === "bench") {
-    return await cli.runCommand(rest, {
+    return await runCommand(rest, {
       name: "echo-client bench",
-      help: cli.BENCH_HELP,
-      parse: cli.parseBenchArgs,
-      run: cli.benchCommand,
+      help: BENCH_HELP,
+      parse: parseBenchArgs,
+      run: benchCommand,
     });
   }
   if (subcommand === "ping") {
-    return await cli.runCommand(rest, {
+    return await runCommand(rest, {
       name: "echo-client ping",
-      help: cli.PING_HELP,
-      parse: cli.parsePingArgs,
-      run: cli.pingCommand,
+      help: PING_HELP,
+      parse: parsePingArgs,
+      run: pingCommand,
     });
   }
-  return await cli.runCommand(args, {
+  return await runCommand(args, {
     name: "echo-client",
-    help: cli.CLIENT_HELP,
-    parse: cli.parseClientArgs,
+    help: CLIENT_HELP,
+    parse: parseClientArgs,
     async run(flags): Promise<number> {
-      using options = await cli.clientOptions(flags);
+      using options = await clientOptions(flags);
       // The --ca file is read: only connecting to a Unix socket still
       // needs file access, and nothing does once connected.
-      cli.dropFileAccess({ keep: cli.fileAccessFor(flags.endpoint) });
+      dropFileAccess({ keep: fileAccessFor(flags.endpoint) });
       await runClient({
         ...options,
         onConnected: async (conn) => {
-          cli.dropFileAccess();
+          dropFileAccess();
           await options.onConnected?.(conn);
         },
       });
-      return cli.ExitCode.Ok;
+      return ExitCode.Ok;
     },
   });
 }

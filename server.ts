@@ -6,7 +6,16 @@
  * @module
  */
 
-import * as cli from "./lib/cli/mod.ts";
+import {
+  announceListening,
+  dropFileAccess,
+  ExitCode,
+  onShutdownSignals,
+  parseServerArgs,
+  runCommand,
+  SERVER_HELP,
+  serverOptions,
+} from "./lib/cli/mod.ts";
 import { runServer } from "./lib/server/mod.ts";
 
 /**
@@ -16,25 +25,25 @@ import { runServer } from "./lib/server/mod.ts";
  * @returns The process exit code.
  */
 export async function main(args: string[]): Promise<number> {
-  return await cli.runCommand(args, {
+  return await runCommand(args, {
     name: "echo-server",
-    help: cli.SERVER_HELP,
-    parse: cli.parseServerArgs,
+    help: SERVER_HELP,
+    parse: parseServerArgs,
     async run(flags): Promise<number> {
-      using shutdown = cli.onShutdownSignals();
+      using shutdown = onShutdownSignals();
       await runServer({
-        ...await cli.serverOptions(flags),
+        ...await serverOptions(flags),
         signal: shutdown.signal,
         onListening: async (listening) => {
-          await cli.announceListening(listening, flags);
+          await announceListening(listening, flags);
           // Every thread listens and --tls-cert-out is written: no file
           // is touched after this (accepting on a Unix socket needs no
           // file permission, and Deno removes its file when the listener
           // closes). The drop holds in the Workers: they share permissions.
-          cli.dropFileAccess();
+          dropFileAccess();
         },
       });
-      return cli.ExitCode.Ok;
+      return ExitCode.Ok;
     },
   });
 }
