@@ -4,12 +4,8 @@
  * @module
  */
 
-import {
-  DEFAULT_HOST,
-  DEFAULT_PORT,
-  type Endpoint,
-  UsageError,
-} from "../net/mod.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import {

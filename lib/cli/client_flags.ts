@@ -9,8 +9,8 @@ import {
   DEFAULT_PORT,
   DEFAULT_TIMEOUT_MS,
   type Endpoint,
-  UsageError,
 } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 import {
   type ParsedFlags,
   parseEndpointFlags,

@@ -5,12 +5,14 @@
  * @module
  */
 
+import { CertificateError } from "../tls/mod.ts";
 import {
+  DatagramTooLargeError,
   EchoMismatchError,
   TimeoutError,
   TlsVerificationError,
-  UsageError,
 } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { OutputClosedError, writeStderr } from "../log/mod.ts";
 
@@ -67,8 +69,18 @@ export interface Failure {
  */
 export function describeNetworkError(error: unknown, address: string): Failure {
   const detail = error instanceof Error ? error.message : String(error);
-  if (error instanceof UsageError) {
+  if (
+    error instanceof UsageError || error instanceof DatagramTooLargeError
+  ) {
     return { message: error.message, exitCode: ExitCode.Usage };
+  }
+  if (error instanceof CertificateError) {
+    // The flag that gave the faulty part.
+    const flag = { cert: "--tls-cert: ", key: "--tls-key: ", either: "" };
+    return {
+      message: `${flag[error.part]}${error.message}`,
+      exitCode: ExitCode.Usage,
+    };
   }
   if (error instanceof EchoMismatchError) {
     return { message: error.message, exitCode: ExitCode.EchoMismatch };

@@ -14,13 +14,14 @@ import { OutputClosedError, writeStderr } from "../log/mod.ts";
 import { onInterrupt } from "./shutdown.ts";
 import {
   canStartWorker,
+  DatagramTooLargeError,
   errorFromMessage,
   type ErrorMessage,
   errorToMessage,
   FAIRNESS_VARIABLE,
   prepareFairWorkers,
-  UsageError,
 } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** A command's work: runs until done or until `signal` aborts. */
 export type Task<Args> = (args: Args, signal: AbortSignal) => Promise<number>;
@@ -81,7 +82,11 @@ export async function runFairly<Args>(
       worker.postMessage({ type: "run", args } satisfies TaskCommand<Args>);
     });
     if (report.type === "done") return report.code;
-    throw errorFromMessage(report.error, { UsageError, OutputClosedError });
+    throw errorFromMessage(report.error, {
+      UsageError,
+      OutputClosedError,
+      DatagramTooLargeError,
+    });
   } finally {
     worker.terminate();
   }

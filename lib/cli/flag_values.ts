@@ -7,7 +7,8 @@
  */
 
 import { parseDuration } from "../log/mod.ts";
-import { type Endpoint, UsageError } from "../net/mod.ts";
+import type { Endpoint } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 import type { ProxyVersion } from "../proxy/mod.ts";
 
 /**

@@ -14,8 +14,8 @@ import {
   parsePort,
   type ParsePortOptions,
   splitHostPort,
-  UsageError,
 } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** How one flag is declared: a string value, or a boolean switch. */
 export interface FlagSpec {

@@ -26,3 +26,4 @@ export * from "./ping_task.ts";
 export * from "./bench_task.ts";
 export * from "./fair_task.ts";
 export * from "./drop_file_access.ts";
+export * from "./usage_error.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 
 /**
  * Reads a PEM file named by a flag, turning a missing or unreadable file

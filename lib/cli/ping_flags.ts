@@ -9,8 +9,8 @@ import {
   DEFAULT_PORT,
   type Endpoint,
   MAX_UDP_PAYLOAD,
-  UsageError,
 } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
 import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
 import { type ClientTlsArgs, parseClientTlsFlags } from "./client_flags.ts";

@@ -11,8 +11,8 @@ import {
   type Endpoint,
   parseHost,
   parsePort,
-  UsageError,
 } from "../net/mod.ts";
+import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
 import {
   type ParsedFlags,

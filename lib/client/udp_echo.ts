@@ -7,12 +7,12 @@
 
 import {
   bytesEqual,
+  DatagramTooLargeError,
   EchoMismatchError,
   formatAddress,
   isLoopback,
   MAX_UDP_PAYLOAD,
   TimeoutError,
-  UsageError,
 } from "../net/mod.ts";
 import { formatDuration } from "../log/mod.ts";
 
@@ -47,7 +47,7 @@ export function openUdpSocket(server: UdpEndpoint): Deno.DatagramConn {
  * @param socket The client socket.
  * @param datagram The payload.
  * @param server Where to send it.
- * @throws {UsageError} If the datagram is larger than UDP allows.
+ * @throws {DatagramTooLargeError} If the datagram is larger than UDP allows.
  */
 export async function sendDatagram(
   socket: Deno.DatagramConn,
@@ -55,7 +55,7 @@ export async function sendDatagram(
   server: UdpEndpoint,
 ): Promise<void> {
   const tooLarge = () =>
-    new UsageError(
+    new DatagramTooLargeError(
       `Datagram of ${datagram.length} bytes is too large: UDP carries at most 65,507 bytes over IPv4 and ${
         MAX_UDP_PAYLOAD.toLocaleString("en")
       } over IPv6`,
@@ -105,7 +105,7 @@ export interface UdpEchoResult {
  * @returns The echo and how many attempts it took.
  * @throws {TimeoutError} If no attempt's echo comes back in time.
  * @throws {EchoMismatchError} If the server answers with other bytes.
- * @throws {UsageError} If the message does not fit in a datagram.
+ * @throws {DatagramTooLargeError} If the message does not fit in a datagram.
  *
  * @example
  * ```ts

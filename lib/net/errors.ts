@@ -1,24 +1,24 @@
 /**
- * The error types callers tell apart: a bad input, an echo that differs
- * from what was sent, a deadline, a refused TLS certificate. The command
+ * The error types callers tell apart: a datagram too large for UDP, an
+ * echo that differs from what was sent, a deadline, a refused TLS
+ * certificate. The command
  * line maps each to its own exit code.
  *
  * @module
  */
 
 /**
- * Input that cannot work and that the user must change: a bad flag value,
- * an unreadable file, a datagram larger than UDP allows. The command line
- * prints its message and exits with its usage code (2).
+ * A datagram larger than UDP can carry. Input the user must change: the
+ * command line exits with its usage code (2).
  *
  * @example
  * ```ts
- * import { UsageError } from "./errors.ts";
- * throw new UsageError(`Unknown flag "--bogus": see --help`);
+ * import { DatagramTooLargeError } from "./errors.ts";
+ * throw new DatagramTooLargeError("Datagram of 70000 bytes is too large");
  * ```
  */
-export class UsageError extends Error {
-  override name = "UsageError";
+export class DatagramTooLargeError extends RangeError {
+  override name = "DatagramTooLargeError";
 }
 
 /**

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ipv6Bytes, isIpAddress, UsageError } from "../net/mod.ts";
+import { ipv6Bytes, isIpAddress } from "../net/mod.ts";
 import * as der from "./_der.ts";
 
 /** How long a generated certificate is valid: it lives as long as a run. */
@@ -207,12 +207,37 @@ export async function fingerprint(pem: string): Promise<string> {
 }
 
 /**
+ * TLS material that cannot be used, and which part is at fault, so that
+ * the command line can name the flag that gave it.
+ *
+ * @example
+ * ```ts
+ * import { CertificateError } from "./certificate.ts";
+ * throw new CertificateError("key", "The private key does not belong to the certificate");
+ * ```
+ */
+export class CertificateError extends Error {
+  override name = "CertificateError";
+  /** The certificate, the key, or either (the runtime did not say). */
+  readonly part: "cert" | "key" | "either";
+
+  /**
+   * @param part Which part is wrong.
+   * @param message What is wrong with it.
+   */
+  constructor(part: "cert" | "key" | "either", message: string) {
+    super(message);
+    this.part = part;
+  }
+}
+
+/**
  * Checks that `material` is usable: PEM that parses, and a key that belongs
  * to the certificate. Deno checks both when a TLS listener is created; a
  * throwaway listener on a loopback port asks it before anything is served.
  *
  * @param material Certificate and key, PEM.
- * @throws {UsageError} Saying which part is wrong.
+ * @throws {CertificateError} Saying which part is wrong.
  */
 export function checkCertifiedKey(material: CertifiedKey): void {
   let probe: Deno.TlsListener;
@@ -221,19 +246,27 @@ export function checkCertifiedKey(material: CertifiedKey): void {
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     if (/KeyMismatch|not be consistent/i.test(detail)) {
-      throw new UsageError(
-        "--tls-key: The private key does not belong to the certificate",
+      throw new CertificateError(
+        "key",
+        "The private key does not belong to the certificate",
       );
     }
     if (/No certificates found/i.test(detail)) {
-      throw new UsageError("--tls-cert: No certificate found in the PEM data");
-    }
-    if (/private key/i.test(detail)) {
-      throw new UsageError(
-        "--tls-key: Cannot parse the private key (expected PEM: PKCS#8, RSA or EC)",
+      throw new CertificateError(
+        "cert",
+        "No certificate found in the PEM data",
       );
     }
-    throw new UsageError(`Invalid TLS certificate or key: ${detail}`);
+    if (/private key/i.test(detail)) {
+      throw new CertificateError(
+        "key",
+        "Cannot parse the private key (expected PEM: PKCS#8, RSA or EC)",
+      );
+    }
+    throw new CertificateError(
+      "either",
+      `Invalid TLS certificate or key: ${detail}`,
+    );
   }
   probe.close();
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseBenchArgs } from "../../lib/cli/mod.ts";
-import { UsageError } from "../../lib/net/mod.ts";
+import { UsageError } from "../../lib/cli/mod.ts";
 
 Deno.test("bench defaults: one ping-pong connection, 64 B, 0.5 s warm-up, no count, duration or rate", () => {
   assert.deepEqual(parseBenchArgs([]), {

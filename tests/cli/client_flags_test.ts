@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseClientArgs } from "../../lib/cli/mod.ts";
-import { UsageError } from "../../lib/net/mod.ts";
+import { UsageError } from "../../lib/cli/mod.ts";
 
 Deno.test("client defaults: loopback, port 7007, 10 s timeout, newline, 4 MiB window", () => {
   const command = parseClientArgs(["hello", "world"]);

@@ -1,16 +1,27 @@
 import assert from "node:assert/strict";
-import { describeNetworkError, ExitCode } from "../../lib/cli/mod.ts";
+import {
+  describeNetworkError,
+  ExitCode,
+  UsageError,
+} from "../../lib/cli/mod.ts";
 import { OutputClosedError } from "../../lib/log/mod.ts";
 import {
+  DatagramTooLargeError,
   EchoMismatchError,
   TimeoutError,
-  UsageError,
 } from "../../lib/net/mod.ts";
+import { CertificateError } from "../../lib/tls/mod.ts";
 
 Deno.test("each network failure maps to its own exit code and a one-line message", () => {
   const address = "127.0.0.1:7007";
   const cases: [unknown, number, RegExp][] = [
     [new UsageError("Unknown flag"), ExitCode.Usage, /^Unknown flag$/],
+    [new DatagramTooLargeError("too large"), ExitCode.Usage, /^too large$/],
+    [
+      new CertificateError("key", "Not the certificate's key"),
+      ExitCode.Usage,
+      /^--tls-key: Not the certificate's key$/,
+    ],
     [new EchoMismatchError("differs"), ExitCode.EchoMismatch, /^differs$/],
     [new TimeoutError("slow"), ExitCode.Timeout, /^slow$/],
     [

@@ -6,7 +6,7 @@ import {
   parseFlagValue,
   positiveDuration,
 } from "../../lib/cli/mod.ts";
-import { UsageError } from "../../lib/net/mod.ts";
+import { UsageError } from "../../lib/cli/mod.ts";
 import { parseDuration } from "../../lib/log/mod.ts";
 
 const specs = {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../../lib/net/mod.ts";
+import { UsageError } from "../../lib/cli/mod.ts";
 import { parseServerArgs, type ServerArgs } from "../../lib/cli/mod.ts";
 
 function serveArgs(args: string[]): ServerArgs {

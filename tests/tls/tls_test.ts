@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  connectWithTimeout,
-  listenTls,
-  UsageError,
-} from "../../lib/net/mod.ts";
+import { connectWithTimeout, listenTls } from "../../lib/net/mod.ts";
 import { serveEcho } from "../../lib/server/mod.ts";
 import {
+  CertificateError,
   type CertifiedKey,
   checkCertifiedKey,
   fingerprint,
@@ -255,7 +252,8 @@ Deno.test("echo-server --tls-cert/--tls-key refuse a missing file, garbage PEM a
   });
   assert.throws(
     () => checkCertifiedKey({ cert: one.cert, key: other.key }),
-    UsageError,
+    (error: unknown) =>
+      error instanceof CertificateError && error.part === "key",
   );
 });
 
