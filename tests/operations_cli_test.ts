@@ -313,6 +313,33 @@ Deno.test("PROXY with TLS: the header comes before the handshake, as a load bala
       assert.equal(result.code, 0, result.stderr);
       assert.equal(decoder.decode(result.stdout), "over tls\n");
     }
+    // A header and garbage in one packet: the handshake fails at once, for
+    // that connection only (it used to kill the serving thread).
+    for (let i = 0; i < 3; i++) {
+      using conn = await connect(server.port);
+      await conn.write(
+        encoder.encode(
+          "PROXY TCP4 192.0.2.1 192.0.2.2 1000 7007\r\nGET / HTTP/1.1\r\n\r\n",
+        ),
+      );
+      await readToEnd(conn).catch(() => new Uint8Array());
+    }
+    await server.stderr.waitFor(/"reason":"tls-handshake"/);
+    const after = await runClient(
+      [
+        "--port",
+        String(server.port),
+        "--tls",
+        "--ca",
+        certFile,
+        "--send-proxy",
+        "v1",
+        "still serving",
+      ],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.equal(after.code, 0, after.stderr);
     // Without a header, a trusted (loopback) client is refused.
     const bare = await runClient(
       [
@@ -330,7 +357,7 @@ Deno.test("PROXY with TLS: the header comes before the handshake, as a load bala
     );
     assert.notEqual(bare.code, 0);
     await server.stderr.waitFor(/"reason":"proxy-protocol"/);
-    assert.equal(server.stderr.count(/"event":"open"/), 2);
+    assert.equal(server.stderr.count(/"event":"open"/), 6);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

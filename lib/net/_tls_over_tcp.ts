@@ -161,10 +161,7 @@ class TlsOverTcp implements TlsSession {
     });
     tls.on("error", (error: Error) => this.#fail(error));
     this.#handshake.promise.catch(() => {}); // reported by handshake()
-    if (initial !== undefined && initial.length > 0) {
-      this.#transport.push(initial);
-    }
-    this.#receive();
+    this.#receive(initial);
   }
 
   /**
@@ -252,9 +249,19 @@ class TlsOverTcp implements TlsSession {
    * Reads the socket into the TLS engine while the handshake runs or a
    * `read` waits, until the client's end of input or an error.
    */
-  async #receive(): Promise<void> {
+  async #receive(initial: Uint8Array | undefined): Promise<void> {
     let buffer = new Uint8Array(INPUT_BUFFER_MIN);
     try {
+      if (initial !== undefined && initial.length > 0) {
+        // The TLS socket starts on the next tick; input before that can
+        // fail the handshake, and close the connection, before it has
+        // started, which the TLS layer does not survive (one packet, a
+        // PROXY header and garbage, killed the thread). A timer runs after
+        // every pending tick.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (this.#error !== undefined) return;
+        this.#transport.push(initial);
+      }
       while (this.#error === undefined) {
         if (!this.#handshaking && this.#reader === undefined) {
           this.#inputWanted = Promise.withResolvers();
