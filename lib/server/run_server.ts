@@ -290,10 +290,24 @@ export async function runServer(
     });
   }
 
-  if (!signal?.aborted) {
-    await new Promise((resolve) =>
-      signal?.addEventListener("abort", resolve, { once: true })
-    );
+  // Serve until the signal, or until a serving thread dies: then the
+  // process must not go on answering health checks with nothing behind
+  // them, so it stops and fails (a supervisor restarts it).
+  const failure = await Promise.race([
+    signal?.aborted
+      ? undefined
+      : new Promise<undefined>((resolve) =>
+        signal?.addEventListener("abort", () => resolve(undefined), {
+          once: true,
+        })
+      ),
+    service.failed,
+  ]);
+  if (failure !== undefined) {
+    ready = false;
+    service.terminate();
+    await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
+    throw failure;
   }
   // Not ready from the moment the drain begins, so that a load balancer
   // stops sending before connections are cut; healthy until the end.
@@ -390,6 +404,8 @@ interface Serving {
   stop(): Promise<ServiceTotals[]>;
   /** Ends every thread's serving at once (a drain that overran). */
   terminate(): void;
+  /** Resolves with the error of a serving thread that died. */
+  failed: Promise<Error>;
 }
 
 /**
@@ -431,6 +447,8 @@ async function startServing(
     stop: async () => [await service.stop()],
     // This thread's connections end with the process, right after.
     terminate: () => {},
+    // An uncaught error here ends the process by itself.
+    failed: new Promise<Error>(() => {}),
   };
 }
 

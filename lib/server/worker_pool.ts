@@ -34,6 +34,12 @@ export interface EchoWorkers {
   maxIoEventsPerTick: string | undefined;
   /** Starts every worker's drain and resolves with their totals. */
   stop(): Promise<ServiceTotals[]>;
+  /**
+   * Resolves with the error of the first worker that fails after starting
+   * (an uncaught error ends its thread, and its share of the port with
+   * it); never rejects.
+   */
+  failed: Promise<Error>;
   /** Ends every worker at once, whatever it is doing. */
   terminate(): void;
 }
@@ -45,9 +51,11 @@ class ServingWorker {
   readonly #inbox: WorkerReport[] = [];
   /** Callers waiting for a report. */
   readonly #waiting: ((report: WorkerReport) => void)[] = [];
+  /** Resolves with the error if the worker fails (it then serves no more). */
+  readonly failed = Promise.withResolvers<Error>();
 
-  constructor() {
-    this.#worker = new Worker(WORKER_MODULE.href, { type: "module" });
+  constructor(module: URL) {
+    this.#worker = new Worker(module.href, { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<WorkerReport>) =>
       this.#deliver(event.data);
     // A worker that cannot even load reports here instead of crashing
@@ -62,6 +70,9 @@ class ServingWorker {
   }
 
   #deliver(report: WorkerReport): void {
+    if (report.type === "failed") {
+      this.failed.resolve(errorFromMessage(report.error));
+    }
     const waiter = this.#waiting.shift();
     if (waiter === undefined) this.#inbox.push(report);
     else waiter(report);
@@ -93,6 +104,8 @@ class ServingWorker {
  *
  * @param settings What to serve.
  * @param count How many workers, at least 1.
+ * @param module The Worker's module: the serving one, unless a test
+ * replaces it (with one that fails once started, say).
  * @returns Handles to stop them, once all listen.
  * @throws {Deno.errors.AddrInUse} And the other listen errors.
  *
@@ -114,9 +127,10 @@ class ServingWorker {
 export async function startEchoWorkers(
   settings: ServiceSettings,
   count: number,
+  module: URL = WORKER_MODULE,
 ): Promise<EchoWorkers> {
   const several = count > 1;
-  const workers = [new ServingWorker()];
+  const workers = [new ServingWorker(module)];
   try {
     const first = await workers[0]!.send({
       type: "start",
@@ -135,7 +149,7 @@ export async function startEchoWorkers(
     if (several && port !== undefined && endpoint.transport === "tcp") {
       await Promise.all(
         Array.from({ length: count - 1 }, (_, i) => {
-          const worker = new ServingWorker();
+          const worker = new ServingWorker(module);
           workers.push(worker);
           return worker.send({
             type: "start",
@@ -164,6 +178,7 @@ export async function startEchoWorkers(
       terminate(): void {
         for (const worker of workers) worker.terminate();
       },
+      failed: Promise.race(workers.map((worker) => worker.failed.promise)),
       async stop(): Promise<ServiceTotals[]> {
         await stopAccepting();
         const reports = await Promise.all(

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import {
+  BufferBudget,
+  ServerMetrics,
+  startEchoWorkers,
+} from "../../lib/server/mod.ts";
+
+Deno.test("a serving thread that dies after starting is reported, so the server can stop instead of answering health checks with nothing behind them", async () => {
+  const budget = new BufferBudget(1 << 20);
+  const workers = await startEchoWorkers(
+    {
+      endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+      tcp: true,
+      udp: false,
+      reusePort: false,
+      limits: {},
+      log: {},
+      budget: { limit: budget.limit, counters: budget.shared },
+      metrics: new ServerMetrics().shared,
+    },
+    1,
+    new URL("./_failing_worker.ts", import.meta.url),
+  );
+  try {
+    const error = await workers.failed;
+    assert.match(error.message, /Serving thread failed/);
+  } finally {
+    workers.terminate();
+  }
+});
