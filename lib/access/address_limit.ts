@@ -122,6 +122,13 @@ export interface AddressLimitShared {
 }
 
 /**
+ * How {@linkcode AddressLimit.tryAcquire} admitted a connection: `counted`
+ * (release it when it closes) or `uncounted` (not an IP address, a full
+ * table or a stalled lock: nothing to release).
+ */
+export type Admitted = "counted" | "uncounted";
+
+/**
  * Per-client connection counts with a limit, shared by every thread that
  * has the same buffer.
  *
@@ -312,8 +319,10 @@ export class AddressLimit {
    *
    * @param address The client's address, as `parseIp` reads it (IPv6
    * without brackets). Anything else is not limited.
-   * @returns Whether it may connect; if so, call
-   * {@linkcode AddressLimit.release} with the same address when it closes.
+   * @returns `false` if it may not connect; `"counted"` if it may and the
+   * connection is counted (call {@linkcode AddressLimit.release} with the
+   * same address when it closes); `"uncounted"` if it may and nothing is
+   * to be released.
    *
    * @example
    * ```ts
@@ -324,13 +333,13 @@ export class AddressLimit {
    * assert.ok(!perClient.tryAcquire("2001:db8::2")); // the same /64
    * ```
    */
-  tryAcquire(address: string): boolean {
+  tryAcquire(address: string): Admitted | false {
     const key = this.#keyOf(address);
-    if (key === undefined) return true;
+    if (key === undefined) return "uncounted";
     const hash = this.#hash(key);
     if (!this.#lock.acquire()) {
       Atomics.add(this.#totals, UNCOUNTED, 1n);
-      return true;
+      return "uncounted";
     }
     try {
       const cells = this.#cells;
@@ -339,26 +348,28 @@ export class AddressLimit {
         const count = cells[at + COUNT] as number;
         if (count >= this.limit) return false;
         cells[at + COUNT] = count + 1;
-        return true;
+        return "counted";
       }
       if ((cells[ENTRIES] as number) >= this.capacity) {
         Atomics.add(this.#totals, UNCOUNTED, 1n);
-        return true;
+        return "uncounted";
       }
       cells[at + FAMILY] = key[0] as number;
       cells.set(key.subarray(1), at + ADDRESS);
       cells[at + COUNT] = 1;
       cells[at + HASH] = hash;
       cells[ENTRIES] = (cells[ENTRIES] as number) + 1;
-      return true;
+      return "counted";
     } finally {
       this.#lock.release();
     }
   }
 
   /**
-   * Counts a connection admitted by {@linkcode AddressLimit.tryAcquire} as
-   * closed. Its client's entry is freed when its count reaches 0.
+   * Counts a connection that {@linkcode AddressLimit.tryAcquire} counted
+   * (it returned `"counted"`) as closed; one admitted uncounted must not be
+   * released, or it would take one off a count made later. Its client's
+   * entry is freed when its count reaches 0.
    *
    * @param address The address given to `tryAcquire`.
    *

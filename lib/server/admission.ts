@@ -64,6 +64,14 @@ export interface Refusal {
   fields: Record<string, string | number>;
 }
 
+/** An admitted connection, as `Admission.release` needs it back. */
+export interface AdmissionTicket {
+  /** The address it was admitted under. */
+  client: string;
+  /** Whether the per-address limit counts it (then it must be released). */
+  counted: boolean;
+}
+
 /** Admission decisions for one thread's accept loop. */
 export class Admission {
   readonly #access: AccessRules | undefined;
@@ -96,26 +104,28 @@ export class Admission {
    * Applies the access rules, then takes one of `client`'s connections
    * under the per-address limit.
    *
-   * @returns Undefined if admitted (call `release(client)` when it
-   * closes), else why not.
+   * @returns Why not, or the admission: pass it to `release` when the
+   * connection closes.
    */
-  admit(client: string): Refusal | undefined {
+  admit(client: string): Refusal | AdmissionTicket {
     if (this.#access !== undefined && !isAllowed(this.#access, client)) {
       return { reason: "denied", fields: { client } };
     }
     const limit = this.#addressLimit;
-    if (limit !== undefined && !limit.tryAcquire(client)) {
+    if (limit === undefined) return { client, counted: false };
+    const admitted = limit.tryAcquire(client);
+    if (admitted === false) {
       return {
         reason: "per-ip-limit",
         fields: { client, limit: limit.limit },
       };
     }
-    return undefined;
+    return { client, counted: admitted === "counted" };
   }
 
-  /** Gives back the connection `admit(client)` took. */
-  release(client: string): void {
-    this.#addressLimit?.release(client);
+  /** Gives back what `admit` took: only a connection it counted. */
+  release(ticket: AdmissionTicket): void {
+    if (ticket.counted) this.#addressLimit?.release(ticket.client);
   }
 
   /**

@@ -22,6 +22,7 @@ import {
 } from "../net/mod.ts";
 import {
   Admission,
+  type AdmissionTicket,
   hostOf,
   type ProxyProtocolOptions,
   type Refusal,
@@ -207,11 +208,12 @@ export async function serveEcho(
     addressLimit,
     options.proxyProtocol,
   );
-  // Serves a connection that `admission.admit(hostOf(client))` let in;
+  // Serves a connection that `admission.admit` let in (`ticket`);
   // releases it when the connection ends.
   const serve = (
     accepted: StreamConn,
     client: Deno.Addr,
+    ticket: AdmissionTicket,
     read?: Uint8Array,
   ) => {
     // A TLS connection read before its handshake (for a PROXY header)
@@ -237,7 +239,7 @@ export async function serveEcho(
       const durationMs = performance.now() - openedAt;
       summary.bytesEchoed += result.bytesEchoed;
       metrics?.closed(result.bytesEchoed, durationMs, result.reason);
-      admission.release(hostOf(client));
+      admission.release(ticket);
       release(conn);
       if (!logger.logsConnections) return;
       logger.event("close", {
@@ -255,13 +257,13 @@ export async function serveEcho(
     client: Deno.Addr,
     prefix?: Uint8Array,
   ) => {
-    const refusal = admission.admit(hostOf(client));
-    if (refusal !== undefined) {
-      refuse(conn, refusal);
+    const admitted = admission.admit(hostOf(client));
+    if ("reason" in admitted) {
+      refuse(conn, admitted);
       release(conn);
       return;
     }
-    serve(conn, client, prefix);
+    serve(conn, client, admitted, prefix);
   };
   const headerOptions = {
     timeout: proxyTimeout,
@@ -306,10 +308,9 @@ export async function serveEcho(
   // are read, so waiting for them counts against that address; a header
   // from it is refused, not believed.
   const serveUntrusted = async (conn: StreamConn) => {
-    const client = hostOf(conn.remoteAddr);
-    const refusal = admission.admit(client);
-    if (refusal !== undefined) {
-      refuse(conn, refusal);
+    const admitted = admission.admit(hostOf(conn.remoteAddr));
+    if ("reason" in admitted) {
+      refuse(conn, admitted);
       release(conn);
       return;
     }
@@ -330,11 +331,11 @@ export async function serveEcho(
       };
     }
     if (first !== undefined && !first.header) {
-      serve(conn, conn.remoteAddr, first.rest);
+      serve(conn, conn.remoteAddr, admitted, first.rest);
       return;
     }
     refuse(conn, refusedFor);
-    admission.release(client);
+    admission.release(admitted);
     release(conn);
   };
   let stopped = false;
