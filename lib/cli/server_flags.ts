@@ -93,7 +93,8 @@ Options:
                            replaces the default (default: 127.0.0.0/8,::1)
   --proxy-optional         Trusted proxies may also connect without a header
   --max-pending-headers N  Trusted proxies' connections waiting for their
-                           header, at most; more are refused (default: ${DEFAULT_MAX_PENDING_HEADERS})
+                           header, at most (split between --workers); more
+                           are refused (default: ${DEFAULT_MAX_PENDING_HEADERS})
   --admin-port PORT        Serve /healthz, /readyz and /metrics (Prometheus)
                            over HTTP on this port; 0 picks one (default: off)
   --admin-host HOST        Address for the admin endpoint (default: ${DEFAULT_HOST})
