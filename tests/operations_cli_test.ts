@@ -283,117 +283,76 @@ Deno.test("fuzz: garbage, truncated and oversized PROXY headers get nothing echo
   assert.ok(bytesEqual(await echo, data));
 });
 
-Deno.test("PROXY with TLS: the header comes before the handshake, as a load balancer in TCP mode sends it", async () => {
+/**
+ * A `--tls --proxy-protocol` server with a generated certificate, and a
+ * TLS client of it that trusts that certificate.
+ */
+async function startTlsProxyServer(
+  extraArgs: string[],
+): Promise<
+  Awaited<ReturnType<typeof startServer>> & {
+    client(args: string[]): ReturnType<typeof runClient>;
+  }
+> {
   const dir = await Deno.makeTempDir();
-  try {
-    const certFile = `${dir}/cert.pem`;
-    await using server = await startServer([
-      "--tls",
-      "--tls-cert-out",
-      certFile,
-      "--proxy-protocol",
-      "--log-format",
-      "json",
-    ], { permissions: FILE_PERMISSIONS });
-    for (const version of ["v1", "v2"]) {
-      const result = await runClient(
-        [
-          "--port",
-          String(server.port),
-          "--tls",
-          "--ca",
-          certFile,
-          "--send-proxy",
-          version,
-          "over tls",
-        ],
+  const certFile = `${dir}/cert.pem`;
+  const server = await startServer([
+    "--tls",
+    "--tls-cert-out",
+    certFile,
+    "--proxy-protocol",
+    "--log-format",
+    "json",
+    ...extraArgs,
+  ], { permissions: FILE_PERMISSIONS });
+  return {
+    ...server,
+    client: (args: string[]) =>
+      runClient(
+        ["--port", String(server.port), "--tls", "--ca", certFile, ...args],
         undefined,
         FILE_PERMISSIONS,
-      );
-      assert.equal(result.code, 0, result.stderr);
-      assert.equal(decoder.decode(result.stdout), "over tls\n");
-    }
-    // A header and garbage in one packet: the handshake fails at once, for
-    // that connection only (it used to kill the serving thread).
-    for (let i = 0; i < 3; i++) {
-      using conn = await connect(server.port);
-      await conn.write(
-        encoder.encode(
-          "PROXY TCP4 192.0.2.1 192.0.2.2 1000 7007\r\nGET / HTTP/1.1\r\n\r\n",
-        ),
-      );
-      await readToEnd(conn).catch(() => new Uint8Array());
-    }
-    await server.stderr.waitFor(/"reason":"tls-handshake"/);
-    const after = await runClient(
-      [
-        "--port",
-        String(server.port),
-        "--tls",
-        "--ca",
-        certFile,
-        "--send-proxy",
-        "v1",
-        "still serving",
-      ],
-      undefined,
-      FILE_PERMISSIONS,
-    );
-    assert.equal(after.code, 0, after.stderr);
-    // Without a header, a trusted (loopback) client is refused.
-    const bare = await runClient(
-      [
-        "--port",
-        String(server.port),
-        "--tls",
-        "--ca",
-        certFile,
-        "--timeout",
-        "5s",
-        "hi",
-      ],
-      undefined,
-      FILE_PERMISSIONS,
-    );
-    assert.notEqual(bare.code, 0);
-    await server.stderr.waitFor(/"reason":"proxy-protocol"/);
-    assert.equal(server.stderr.count(/"event":"open"/), 6);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+      ),
+    async [Symbol.asyncDispose](): Promise<void> {
+      await server[Symbol.asyncDispose]();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("PROXY with TLS: the header comes before the handshake, as a load balancer in TCP mode sends it", async () => {
+  await using server = await startTlsProxyServer([]);
+  for (const version of ["v1", "v2"]) {
+    const result = await server.client(["--send-proxy", version, "over tls"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(decoder.decode(result.stdout), "over tls\n");
   }
+  // A header and garbage in one packet: the handshake fails at once, for
+  // that connection only (it used to kill the serving thread).
+  for (let i = 0; i < 3; i++) {
+    using conn = await connect(server.port);
+    await conn.write(
+      encoder.encode(
+        "PROXY TCP4 192.0.2.1 192.0.2.2 1000 7007\r\nGET / HTTP/1.1\r\n\r\n",
+      ),
+    );
+    await readToEnd(conn).catch(() => new Uint8Array());
+  }
+  await server.stderr.waitFor(/"reason":"tls-handshake"/);
+  const after = await server.client(["--send-proxy", "v1", "still serving"]);
+  assert.equal(after.code, 0, after.stderr);
+  // Without a header, a trusted (loopback) client is refused.
+  const bare = await server.client(["--timeout", "5s", "hi"]);
+  assert.notEqual(bare.code, 0);
+  await server.stderr.waitFor(/"reason":"proxy-protocol"/);
+  assert.equal(server.stderr.count(/"event":"open"/), 6);
 });
 
 Deno.test("PROXY with TLS: a client that is not a trusted proxy is served TLS under its own address", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const certFile = `${dir}/cert.pem`;
-    await using server = await startServer([
-      "--tls",
-      "--tls-cert-out",
-      certFile,
-      "--proxy-protocol",
-      "--proxy-from",
-      "127.0.0.2",
-      "--log-format",
-      "json",
-    ], { permissions: FILE_PERMISSIONS });
-    const result = await runClient(
-      [
-        "--port",
-        String(server.port),
-        "--tls",
-        "--ca",
-        certFile,
-        "direct",
-      ],
-      undefined,
-      FILE_PERMISSIONS,
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(decoder.decode(result.stdout), "direct\n");
-    const open = JSON.parse(await server.stderr.waitFor(/"event":"open"/));
-    assert.match(open.peer, /^127\.0\.0\.1:\d+$/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using server = await startTlsProxyServer(["--proxy-from", "127.0.0.2"]);
+  const result = await server.client(["direct"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(decoder.decode(result.stdout), "direct\n");
+  const open = JSON.parse(await server.stderr.waitFor(/"event":"open"/));
+  assert.match(open.peer, /^127\.0\.0\.1:\d+$/);
 });
