@@ -60,7 +60,9 @@ export const DEFAULT_MAX_PENDING_HEADERS = 256;
 
 /** A refusal: why, and what to log with it. */
 export interface Refusal {
+  /** Why, as counted in `echo_connections_refused_total{reason}`. */
   reason: RefusalReason;
+  /** Details for the log line. */
   fields: Record<string, string | number>;
 }
 
@@ -72,7 +74,23 @@ export interface AdmissionTicket {
   counted: boolean;
 }
 
-/** Admission decisions for one thread's accept loop. */
+/**
+ * Admission decisions for one thread's accept loop.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AddressLimit } from "../access/mod.ts";
+ * import { Admission } from "./admission.ts";
+ * const admission = new Admission(undefined, new AddressLimit({ limit: 1 }), {});
+ * assert.ok(admission.trusts({ transport: "tcp", hostname: "127.0.0.1", port: 1 }));
+ * const ticket = admission.admit("192.0.2.1");
+ * assert.ok("counted" in ticket);
+ * const second = admission.admit("192.0.2.1");
+ * assert.ok("reason" in second && second.reason === "per-ip-limit");
+ * admission.release(ticket);
+ * ```
+ */
 export class Admission {
   readonly #access: AccessRules | undefined;
   readonly #addressLimit: AddressLimit | undefined;
@@ -80,6 +98,12 @@ export class Admission {
   readonly #maxPending: number;
   #pending = 0;
 
+  /**
+   * @param access Who may connect; undefined: everyone.
+   * @param addressLimit The per-address limit, if any.
+   * @param proxy Which peers' PROXY headers are believed, if the PROXY
+   * protocol is on (without it, `trusts` uses the default).
+   */
   constructor(
     access: AccessRules | undefined,
     addressLimit: AddressLimit | undefined,
