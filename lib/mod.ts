@@ -1,16 +1,14 @@
 /**
- * The echo library behind `echo-server` and `echo-client`: TCP, TLS, Unix
- * socket and UDP echo serving, verified clients, a load generator and ping.
+ * The echo library behind `echo-server` and `echo-client`, for programs
+ * built on it: run the whole server ({@linkcode runServer}) or serve echo
+ * on a listener of your own ({@linkcode serveEcho}), echo through a server
+ * and verify it ({@linkcode runClient}), load it ({@linkcode runLoad}) or
+ * probe it ({@linkcode runPing}); with their options and result types and
+ * the errors a caller tells apart.
  *
- * One folder per concern, each with its own `mod.ts`; imports point down
- * only (see the README, "How the code is laid out"):
- *
- * - `cli/`: flags, help texts, exit codes, failure reporting;
- * - `server/`, `bench/`, `ping/`: the features;
- * - `client/`: verified echo of a message, a stream or a datagram;
- * - `tls/`: certificates;
- * - `net/`: addresses, connecting, listeners, socket helpers, error types;
- * - `log/`: structured logging, units, stdout/stderr.
+ * The command line (`cli/`), the soak and the helpers inside each folder
+ * stay internal: one folder per concern, each with its own `mod.ts` (see
+ * the README, "How the code is laid out").
  *
  * @example Serve echo on a free loopback port until aborted
  * ```ts
@@ -25,12 +23,70 @@
  * @module
  */
 
-export * from "./bench/mod.ts";
-export * from "./cli/mod.ts";
-export * from "./client/mod.ts";
-export * from "./log/mod.ts";
-export * from "./net/mod.ts";
-export * from "./ping/mod.ts";
-export * from "./server/mod.ts";
-export * from "./tls/mod.ts";
-export * from "./soak/mod.ts";
+export {
+  BufferBudget,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_TRUSTED_PROXIES,
+  type EchoConnectionOptions,
+  type Listening,
+  type ProxyProtocolOptions,
+  type RefusalReason,
+  runServer,
+  type RunServerOptions,
+  type ScrapeExtras,
+  serveEcho,
+  type ServeEchoOptions,
+  type ServeLimits,
+  ServerMetrics,
+  type ServerSummary,
+  type ServerTls,
+  type ServeSummary,
+  type StreamTotals,
+  type UdpSummary,
+} from "./server/mod.ts";
+export {
+  type EchoStreamProgress,
+  runClient,
+  type RunClientOptions,
+} from "./client/mod.ts";
+export {
+  LatencyHistogram,
+  type LoadMode,
+  type LoadOptions,
+  type LoadProgress,
+  type LoadReport,
+  runLoad,
+} from "./bench/mod.ts";
+export {
+  type PingOptions,
+  type PingSummary,
+  type ProbeResult,
+  type RttStats,
+  runPing,
+} from "./ping/mod.ts";
+export {
+  type AccessRules,
+  AddressLimit,
+  type AddressLimitOptions,
+  type AddressLimitShared,
+  type Admitted,
+  type Cidr,
+  parseCidr,
+} from "./access/mod.ts";
+export { type ProxyVersion } from "./proxy/mod.ts";
+export {
+  type AcceptErrorKind,
+  EchoMismatchError,
+  type Endpoint,
+  type StreamConn,
+  type StreamListener,
+  TimeoutError,
+  type TlsClientOptions,
+  TlsVerificationError,
+} from "./net/mod.ts";
+export {
+  type LogFields,
+  type LogFormat,
+  Logger,
+  type LoggerOptions,
+} from "./log/mod.ts";

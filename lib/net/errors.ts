@@ -18,6 +18,7 @@
  * ```
  */
 export class DatagramTooLargeError extends RangeError {
+  /** The class name, `DatagramTooLargeError`. */
   override name = "DatagramTooLargeError";
 }
 
@@ -32,11 +33,14 @@ export class DatagramTooLargeError extends RangeError {
  * ```
  */
 export class EchoMismatchError extends Error {
+  /** The class name, `EchoMismatchError`. */
   override name = "EchoMismatchError";
   /** What did come back, when the caller may still want to show it. */
   readonly received: Uint8Array;
 
   /**
+   * An echo that went wrong, and what came back.
+   *
    * @param message Where the echo went wrong.
    * @param received What did come back.
    */
@@ -56,6 +60,7 @@ export class EchoMismatchError extends Error {
  * ```
  */
 export class TimeoutError extends Error {
+  /** The class name, `TimeoutError`. */
   override name = "TimeoutError";
 }
 
@@ -70,5 +75,6 @@ export class TimeoutError extends Error {
  * ```
  */
 export class TlsVerificationError extends Error {
+  /** The class name, `TlsVerificationError`. */
   override name = "TlsVerificationError";
 }

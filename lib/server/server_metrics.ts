@@ -86,6 +86,8 @@ export class ServerMetrics {
   readonly #counters: SharedCounters;
 
   /**
+   * New counters, or a view of a server's own (in a worker thread).
+   *
    * @param shared The memory of the main thread's metrics, in a worker.
    */
   constructor(shared?: SharedArrayBuffer) {
