@@ -12,8 +12,9 @@
  *
  * @example Exit with a usage error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExitCode } from "./exit_codes.ts";
- * Deno.exitCode = ExitCode.Usage;
+ * assert.equal(ExitCode.Usage, 2);
  * ```
  */
 export const ExitCode = {

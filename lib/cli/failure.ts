@@ -27,8 +27,12 @@ import { OutputClosedError, writeStderr } from "../log/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { ExitCode } from "./exit_codes.ts";
  * import { reportFailure } from "./failure.ts";
- * Deno.exitCode = reportFailure(new Error("boom"), "127.0.0.1:7007", false);
+ * // Prints "error: Unexpected error: boom" on stderr.
+ * const code = reportFailure(new Error("boom"), "127.0.0.1:7007", false);
+ * assert.equal(code, ExitCode.Internal);
  * ```
  */
 export function reportFailure(

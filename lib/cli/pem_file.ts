@@ -18,8 +18,12 @@ import { UsageError } from "./usage_error.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPemFile } from "./pem_file.ts";
- * const ca = await readPemFile("ca", "ca.pem");
+ * const path = await Deno.makeTempFile({ suffix: ".pem" });
+ * await Deno.writeTextFile(path, "not PEM");
+ * await assert.rejects(readPemFile("ca", path), /--ca: .*PEM/);
+ * await Deno.remove(path);
  * ```
  */
 export async function readPemFile(flag: string, path: string): Promise<string> {

@@ -13,8 +13,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./usage_error.ts";
- * throw new UsageError(`Unknown flag "--bogus": see --help`);
+ * const error = new UsageError(`Unknown flag "--bogus": see --help`);
+ * assert.equal(error.name, "UsageError");
  * ```
  */
 export class UsageError extends Error {

@@ -49,10 +49,16 @@ export interface EchoMessageOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connectWithTimeout } from "../net/connect.ts";
  * import { echoMessage } from "./echo_message.ts";
- * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: 7007 });
- * await echoMessage(conn, new TextEncoder().encode("hello\n"), { halfClose: true });
+ * // An echo server to try it on.
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.accept().then((conn) => conn.readable.pipeTo(conn.writable));
+ * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: server.addr.port });
+ * const hello = new TextEncoder().encode("hello\n");
+ * assert.deepEqual(await echoMessage(conn, hello, { halfClose: true }), hello);
+ * await serving;
  * ```
  */
 export async function echoMessage(

@@ -75,10 +75,14 @@ export interface EchoStreamOptions {
  * ```ts
  * import { connectWithTimeout } from "../net/connect.ts";
  * import { echoStream } from "./echo_stream.ts";
- * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: 7007 });
- * await echoStream(conn, Deno.stdin.readable, {
- *   onEcho: (echo) => Deno.stdout.write(echo).then(() => {}),
- * });
+ * // An echo server to try it on.
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.accept().then((conn) => conn.readable.pipeTo(conn.writable));
+ * using conn = await connectWithTimeout({ transport: "tcp", hostname: "127.0.0.1", port: server.addr.port });
+ * const input = ReadableStream.from([new Uint8Array(100_000)]);
+ * let echoed = 0;
+ * await echoStream(conn, input, { onEcho: (echo) => void (echoed += echo.length) });
+ * await serving; // echoed === 100_000, every byte verified
  * ```
  */
 export async function echoStream(

@@ -61,12 +61,20 @@ export interface RunClientOptions {
  * @example
  * ```ts
  * import { runClient } from "./run_client.ts";
+ * // An echo server to try it on.
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.accept().then((conn) => conn.readable.pipeTo(conn.writable));
+ * const echoes: Uint8Array[] = [];
  * await runClient({
- *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
+ *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: server.addr.port },
  *   message: new TextEncoder().encode("hello\n"),
- *   input: Deno.stdin.readable,
- *   output: async (echo) => void await Deno.stdout.write(echo),
+ *   input: ReadableStream.from([]),
+ *   output: (echo) => {
+ *     echoes.push(echo);
+ *     return Promise.resolve();
+ *   },
  * });
+ * await serving;
  * ```
  */
 export async function runClient(options: RunClientOptions): Promise<void> {

@@ -109,11 +109,17 @@ export interface UdpEchoResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { udpEcho } from "./udp_echo.ts";
- * const { echo } = await udpEcho(
- *   { hostname: "127.0.0.1", port: 7007 },
- *   new TextEncoder().encode("hi"),
- * );
+ * // A UDP echo server to try it on: one datagram back.
+ * const server = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+ * const serving = server.receive().then(([data, from]) => server.send(data, from));
+ * const { port } = server.addr as Deno.NetAddr;
+ * const hi = new TextEncoder().encode("hi");
+ * const { echo } = await udpEcho({ hostname: "127.0.0.1", port }, hi);
+ * assert.deepEqual(echo, hi);
+ * await serving;
+ * server.close();
  * ```
  */
 export async function udpEcho(

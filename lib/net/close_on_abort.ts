@@ -25,10 +25,16 @@ const watched = new WeakMap<AbortSignal, Set<Closable>>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closeOnAbort } from "./close_on_abort.ts";
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const stop = new AbortController();
- * using conn = await Deno.connect({ hostname: "127.0.0.1", port: 7007 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * using accepted = await server.accept();
  * using _ = closeOnAbort(stop.signal, conn);
+ * const reading = conn.read(new Uint8Array(1));
+ * stop.abort(); // closes conn: the pending read ends
+ * await assert.rejects(reading);
  * ```
  */
 export function closeOnAbort(

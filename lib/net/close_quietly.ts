@@ -13,9 +13,9 @@
  * @example
  * ```ts
  * import { closeQuietly } from "./close_quietly.ts";
- * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 7007 });
- * conn.close();
- * closeQuietly(conn); // no error
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * listener.close();
+ * closeQuietly(listener); // no error
  * ```
  */
 export function closeQuietly(resource: { close(): void }): void {

@@ -52,10 +52,12 @@ export interface ConnectOptions {
  * @example
  * ```ts
  * import { connectWithTimeout } from "./connect.ts";
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * using conn = await connectWithTimeout(
- *   { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
+ *   { transport: "tcp", hostname: "127.0.0.1", port: server.addr.port },
  *   { timeout: 5_000 },
  * );
+ * using _accepted = await server.accept();
  * ```
  */
 export async function connectWithTimeout(

@@ -13,8 +13,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatagramTooLargeError } from "./errors.ts";
- * throw new DatagramTooLargeError("Datagram of 70000 bytes is too large");
+ * const error = new DatagramTooLargeError("Datagram of 70000 bytes is too large");
+ * assert.equal(error.name, "DatagramTooLargeError");
  * ```
  */
 export class DatagramTooLargeError extends RangeError {
@@ -28,8 +30,10 @@ export class DatagramTooLargeError extends RangeError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EchoMismatchError } from "./errors.ts";
- * throw new EchoMismatchError("Echo differs from what was sent at byte 3");
+ * const error = new EchoMismatchError("Echo differs from what was sent at byte 3");
+ * assert.equal(error.name, "EchoMismatchError");
  * ```
  */
 export class EchoMismatchError extends Error {
@@ -55,8 +59,10 @@ export class EchoMismatchError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TimeoutError } from "./errors.ts";
- * throw new TimeoutError("No echo within 10.0 s");
+ * const error = new TimeoutError("No echo within 10.0 s");
+ * assert.equal(error.name, "TimeoutError");
  * ```
  */
 export class TimeoutError extends Error {
@@ -70,8 +76,10 @@ export class TimeoutError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TlsVerificationError } from "./errors.ts";
- * throw new TlsVerificationError("TLS verification failed: unknown issuer");
+ * const error = new TlsVerificationError("TLS verification failed: unknown issuer");
+ * assert.equal(error.name, "TlsVerificationError");
  * ```
  */
 export class TlsVerificationError extends Error {

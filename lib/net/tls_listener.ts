@@ -93,12 +93,14 @@ export interface TlsStreamConn extends StreamConn {
  *
  * @example
  * ```ts
+ * import { generateSelfSigned } from "../tls/mod.ts";
  * import { listenTls } from "./tls_listener.ts";
- * const cert = await Deno.readTextFile("cert.pem");
- * const key = await Deno.readTextFile("key.pem");
+ * const { cert, key } = await generateSelfSigned(["127.0.0.1"]);
  * using listener = await listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
- * const conn = await listener.accept();
- * await conn.handshake();
+ * const { port } = listener.addr as Deno.NetAddr;
+ * using client = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] });
+ * using conn = await listener.accept();
+ * await Promise.all([conn.handshake(), client.handshake()]);
  * ```
  */
 export function listenTls(

@@ -99,12 +99,15 @@ export interface EchoResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { echoConnection } from "./echo_connection.ts";
  * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * for await (const conn of listener) {
- *   using _ = conn;
- *   await echoConnection(conn, { idleTimeout: 30_000 });
- * }
+ * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * await client.write(new TextEncoder().encode("hello"));
+ * await client.closeWrite();
+ * using conn = await listener.accept();
+ * const result = await echoConnection(conn, { idleTimeout: 30_000 });
+ * assert.equal(result.bytesEchoed, 5);
  * ```
  */
 export async function echoConnection(

@@ -212,8 +212,10 @@ export async function fingerprint(pem: string): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CertificateError } from "./certificate.ts";
- * throw new CertificateError("key", "The private key does not belong to the certificate");
+ * const error = new CertificateError("key", "The private key does not belong to the certificate");
+ * assert.equal(error.part, "key");
  * ```
  */
 export class CertificateError extends Error {
