@@ -25,11 +25,8 @@ import {
 } from "../access/mod.ts";
 import { BufferBudget } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
-import {
-  serveEcho,
-  type ServeLimits,
-  type ServeSummary,
-} from "./echo_server.ts";
+import { serveEcho } from "./echo_server.ts";
+import type { ServeLimits, ServeSummary } from "./serve_options.ts";
 import { serveUdpEcho, type UdpSummary } from "./udp_echo_server.ts";
 import type { ProxyProtocolOptions } from "./admission.ts";
 

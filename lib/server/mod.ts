@@ -8,6 +8,7 @@
 
 export * from "./echo_connection.ts";
 export * from "./echo_server.ts";
+export * from "./serve_options.ts";
 export * from "./admission.ts";
 export * from "./udp_echo_server.ts";
 export * from "./worker_pool.ts";

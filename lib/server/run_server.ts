@@ -36,7 +36,7 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   type ServeLimits,
   type ServeSummary,
-} from "./echo_server.ts";
+} from "./serve_options.ts";
 import {
   type ServiceAddresses,
   type ServiceSettings,

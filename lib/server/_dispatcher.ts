@@ -1,0 +1,374 @@
+/**
+ * What happens to each accepted connection: the connection limit, the
+ * PROXY header (from trusted proxies) or the check that there is none
+ * (from anyone else), admission under the client's address, the TLS
+ * handshake, the echo loop, the log lines and counts; and the drain that
+ * waits for them all. `serveEcho` feeds it the accept loop.
+ *
+ * @module
+ */
+
+import { EventThrottle, Logger } from "../log/mod.ts";
+import { type ProxiedConnection, readProxyHeader } from "../proxy/mod.ts";
+import {
+  type AcceptError,
+  closeOnAbort,
+  closeQuietly,
+  formatAddress,
+  IdleTimer,
+  type PlainBeforeTls,
+  type StreamConn,
+} from "../net/mod.ts";
+import {
+  Admission,
+  type AdmissionTicket,
+  hostOf,
+  type ProxyProtocolOptions,
+  type Refusal,
+} from "./admission.ts";
+import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
+import {
+  echoConnection,
+  type EchoConnectionOptions,
+  type EchoResult,
+} from "./echo_connection.ts";
+import type { ServerMetrics } from "./server_metrics.ts";
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type ServeEchoOptions,
+  type ServeSummary,
+} from "./serve_options.ts";
+
+/** How long a PROXY header may take when no handshake timeout is set. */
+const DEFAULT_PROXY_TIMEOUT_MS = 10_000;
+
+/** Takes accepted connections through admission to the echo loop. */
+export class Dispatcher implements Disposable {
+  readonly summary: ServeSummary = {
+    connections: 0,
+    refused: 0,
+    bytesEchoed: 0,
+    acceptErrors: { connection: 0, exhausted: 0, other: 0 },
+  };
+  readonly #options: ServeEchoOptions;
+  readonly #logger: Logger;
+  readonly #metrics: ServerMetrics | undefined;
+  readonly #warnings: EventThrottle;
+  readonly #admission: Admission;
+  readonly #handshakeTimeout: number;
+  readonly #headerOptions: { timeout: number; signal: AbortSignal };
+  /** Aborted when the drain deadline passes: every wait then ends. */
+  readonly #drainDeadline = new AbortController();
+  readonly #connectionOptions: EchoConnectionOptions;
+  // Connections still being served; the drain waits for this to reach 0.
+  // A counter and one `.then` per connection rather than a set of tracked
+  // promises and a wrapping async call: each idle connection then keeps
+  // only its own suspended echo loop alive (see experiments/README.md).
+  #open = 0;
+  #stopped = false;
+  readonly #allClosed = Promise.withResolvers<void>();
+
+  /** @param options The server's options. */
+  constructor(options: ServeEchoOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? new Logger();
+    this.#metrics = options.metrics;
+    this.#warnings = new EventThrottle(this.#logger);
+    this.#admission = new Admission(
+      options.access,
+      options.addressLimit,
+      options.proxyProtocol,
+    );
+    this.#handshakeTimeout = options.handshakeTimeout ?? 0;
+    this.#headerOptions = {
+      timeout: this.#handshakeTimeout > 0
+        ? this.#handshakeTimeout
+        : DEFAULT_PROXY_TIMEOUT_MS,
+      signal: this.#drainDeadline.signal,
+    };
+    this.#connectionOptions = {
+      signal: this.#drainDeadline.signal,
+      budget: options.budget ?? new BufferBudget(DEFAULT_BUFFER_BUDGET),
+      ...(options.maxBufferSize !== undefined &&
+        { maxBufferSize: options.maxBufferSize }),
+      ...(options.idleTimeout !== undefined &&
+        { idleTimeout: options.idleTimeout }),
+    };
+  }
+
+  /** Counts and logs (throttled) a failed accept. */
+  acceptFailed({ kind, error, retryMs }: AcceptError): void {
+    this.summary.acceptErrors[kind]++;
+    this.#metrics?.acceptError(kind);
+    this.#warnings.event("accept-error", {
+      kind,
+      error: describe(error),
+      retry_ms: retryMs,
+    });
+  }
+
+  /** Takes over an accepted connection: refuses it, or serves it. */
+  accept(conn: StreamConn): void {
+    const maxConnections = this.#options.maxConnections ?? Infinity;
+    if (this.#open >= maxConnections) {
+      this.#refuse(conn, {
+        reason: "max-connections",
+        fields: { limit: maxConnections },
+      });
+      closeQuietly(conn);
+      return;
+    }
+    this.#open++;
+    const proxy = this.#options.proxyProtocol;
+    if (proxy === undefined) this.#admitAndServe(conn, conn.remoteAddr);
+    else if (this.#admission.trusts(conn.remoteAddr)) {
+      this.#serveFromProxy(conn, proxy);
+    } else this.#serveUntrusted(conn);
+  }
+
+  /**
+   * Once no more connections come: lets the open ones finish until the
+   * drain timeout, then closes them (reason `shutdown`).
+   *
+   * @returns The totals, once every connection has ended.
+   */
+  async drain(): Promise<ServeSummary> {
+    this.#stopped = true;
+    if (this.#open > 0) {
+      const drainTimeout = this.#options.drainTimeout ??
+        DEFAULT_DRAIN_TIMEOUT_MS;
+      this.#logger.event("draining", {
+        connections: this.#open,
+        timeout_ms: drainTimeout,
+      });
+      const deadline = setTimeout(
+        () => this.#drainDeadline.abort(),
+        drainTimeout,
+      );
+      await this.#allClosed.promise;
+      clearTimeout(deadline);
+    }
+    return this.summary;
+  }
+
+  [Symbol.dispose](): void {
+    this.#warnings[Symbol.dispose]();
+  }
+
+  /** Closes a connection this dispatcher was counting. */
+  #release(conn: StreamConn): void {
+    conn[Symbol.dispose]();
+    if (--this.#open === 0 && this.#stopped) this.#allClosed.resolve();
+  }
+
+  #refuse(conn: StreamConn, { reason, fields }: Refusal): void {
+    this.summary.refused++;
+    this.#metrics?.refused(reason);
+    if (this.#logger.logsConnections) {
+      this.#warnings.event("refused", {
+        peer: formatAddress(conn.remoteAddr),
+        reason,
+        ...fields,
+      }, `refused ${reason}`);
+    }
+  }
+
+  #admitAndServe(
+    conn: StreamConn,
+    client: Deno.Addr,
+    read?: Uint8Array,
+  ): void {
+    const admitted = this.#admission.admit(hostOf(client));
+    if ("reason" in admitted) {
+      this.#refuse(conn, admitted);
+      this.#release(conn);
+      return;
+    }
+    this.#serve(conn, client, admitted, read);
+  }
+
+  /**
+   * A trusted proxy's connection: the client is known once its header has
+   * arrived, and is admitted under that address.
+   */
+  async #serveFromProxy(
+    conn: StreamConn,
+    proxy: ProxyProtocolOptions,
+  ): Promise<void> {
+    const pending = this.#admission.startHeader();
+    if (pending !== undefined) {
+      this.#refuse(conn, pending);
+      this.#release(conn);
+      return;
+    }
+    let proxied: ProxiedConnection;
+    try {
+      proxied = await readProxyHeader(conn, {
+        ...this.#headerOptions,
+        optional: proxy.optional ?? false,
+      });
+    } catch (error) {
+      this.#refuse(conn, {
+        reason: "proxy-protocol",
+        fields: { error: describe(error) },
+      });
+      this.#release(conn);
+      return;
+    } finally {
+      this.#admission.headerDone();
+    }
+    // A LOCAL header (the proxy's own health check), or none, is served as
+    // the proxy itself.
+    const client = proxied.source === undefined
+      ? conn.remoteAddr
+      : { transport: "tcp" as const, ...proxied.source };
+    this.#admitAndServe(conn, client, proxied.rest);
+  }
+
+  /**
+   * Anyone else: admitted under its own address before its first bytes
+   * are read, so waiting for them counts against that address; a header
+   * from it is refused, not believed.
+   */
+  async #serveUntrusted(conn: StreamConn): Promise<void> {
+    const admitted = this.#admission.admit(hostOf(conn.remoteAddr));
+    if ("reason" in admitted) {
+      this.#refuse(conn, admitted);
+      this.#release(conn);
+      return;
+    }
+    let first: ProxiedConnection | undefined;
+    let refusal: Refusal;
+    try {
+      first = await readProxyHeader(conn, {
+        ...this.#headerOptions,
+        optional: true,
+      });
+      refusal = {
+        reason: "untrusted-proxy",
+        fields: { error: "PROXY header from an untrusted peer" },
+      };
+    } catch (error) {
+      // Silent past the header deadline, or gone mid-way through
+      // something that began like a header.
+      refusal = {
+        reason: "proxy-protocol",
+        fields: { error: describe(error) },
+      };
+    }
+    if (first !== undefined && !first.header) {
+      this.#serve(conn, conn.remoteAddr, admitted, first.rest);
+      return;
+    }
+    this.#refuse(conn, refusal);
+    this.#admission.release(admitted);
+    this.#release(conn);
+  }
+
+  /**
+   * Echoes on a connection admitted as `ticket`, logs and counts it, and
+   * releases it when it ends. `read`: bytes already read from it.
+   */
+  #serve(
+    accepted: StreamConn,
+    client: Deno.Addr,
+    ticket: AdmissionTicket,
+    read?: Uint8Array,
+  ): void {
+    // A TLS connection read before its handshake (for a PROXY header)
+    // starts TLS now, with what was read after the header.
+    const deferred = startsTlsLater(accepted);
+    const conn = deferred
+      ? accepted.startTls(read ?? new Uint8Array())
+      : accepted;
+    const prefix = deferred ? undefined : read;
+    const id = ++this.summary.connections;
+    const openedAt = performance.now();
+    this.#metrics?.opened();
+    const logger = this.#logger;
+    const peer = logger.logsConnections ? formatAddress(client) : "";
+    if (logger.logsConnections) {
+      logger.event("open", { conn: id, peer, active: this.#open });
+    }
+    const options = prefix === undefined
+      ? this.#connectionOptions
+      : { ...this.#connectionOptions, prefix };
+    const echo = isTls(conn)
+      ? handshakeThenEcho(conn, this.#handshakeTimeout, options)
+      : echoConnection(conn, options);
+    echo.then((result) => {
+      const durationMs = performance.now() - openedAt;
+      this.summary.bytesEchoed += result.bytesEchoed;
+      this.#metrics?.closed(result.bytesEchoed, durationMs, result.reason);
+      this.#admission.release(ticket);
+      this.#release(conn);
+      if (!logger.logsConnections) return;
+      logger.event("close", {
+        conn: id,
+        peer,
+        reason: result.reason,
+        bytes_echoed: result.bytesEchoed,
+        duration_ms: Math.round(durationMs),
+        error: result.error === undefined ? undefined : describe(result.error),
+      });
+    });
+  }
+}
+
+function startsTlsLater(conn: StreamConn): conn is PlainBeforeTls {
+  return "startTls" in conn;
+}
+
+/** A TLS connection: its handshake can be awaited. */
+type TlsConn = StreamConn & { handshake(): Promise<unknown> };
+
+function isTls(conn: StreamConn): conn is TlsConn {
+  return "handshake" in conn;
+}
+
+/**
+ * Completes the TLS handshake within `timeoutMs` (closing the connection
+ * otherwise; `0`: no deadline), then echoes. Without the deadline a client
+ * that connects and sends nothing, or sends something that is not TLS,
+ * would hold its slot and its descriptor until it went away.
+ *
+ * The drain deadline (`options.signal`) ends the wait too. The handshake
+ * is raced rather than awaited: a `Deno.listenTls` connection closed
+ * mid-handshake may never settle it, and shutdown must not wait for it.
+ */
+async function handshakeThenEcho(
+  conn: TlsConn,
+  timeoutMs: number,
+  options: EchoConnectionOptions,
+): Promise<EchoResult> {
+  const cut = Promise.withResolvers<never>();
+  const stop = { close: () => cut.reject(new Error("Shutting down")) };
+  {
+    using deadline = timeoutMs > 0
+      ? new IdleTimer(timeoutMs, () => stop.close())
+      : undefined;
+    using _drain = options.signal === undefined
+      ? undefined
+      : closeOnAbort(options.signal, stop);
+    try {
+      if (options.signal?.aborted) stop.close();
+      await Promise.race([conn.handshake(), cut.promise]);
+    } catch (error) {
+      closeQuietly(conn);
+      return {
+        bytesEchoed: 0,
+        reason: deadline?.expired || !options.signal?.aborted
+          ? "tls-handshake"
+          : "shutdown",
+        error: deadline?.expired
+          ? new Error(`Handshake not finished within ${timeoutMs} ms`)
+          : error,
+      };
+    }
+  }
+  return await echoConnection(conn, options);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

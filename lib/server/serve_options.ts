@@ -1,0 +1,93 @@
+/**
+ * The options and totals of `serveEcho`: limits, timeouts, the
+ * buffer budget, PROXY trust and admission, logging.
+ *
+ * @module
+ */
+
+import type { AccessRules, AddressLimit } from "../access/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { AcceptErrorKind } from "../net/mod.ts";
+import type { ProxyProtocolOptions } from "./admission.ts";
+import type { BufferBudget } from "./buffer_budget.ts";
+import type { EchoConnectionOptions } from "./echo_connection.ts";
+import type { ServerMetrics } from "./server_metrics.ts";
+
+/** How long open connections may finish after shutdown begins, by default. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+
+/** Options for `serveEcho`. */
+export interface ServeEchoOptions
+  extends Pick<EchoConnectionOptions, "maxBufferSize" | "idleTimeout"> {
+  /** Aborting it stops accepting and starts the drain. */
+  signal?: AbortSignal;
+  /**
+   * After shutdown begins, open connections may finish for this many ms;
+   * then they are closed with reason `shutdown`.
+   * @default {5000}
+   */
+  drainTimeout?: number;
+  /**
+   * For a TLS listener: close a client that has not completed the handshake
+   * within this many ms, so a silent or non-TLS peer cannot hold a slot;
+   * `0` never does. Ignored for plain connections.
+   * @default {0}
+   */
+  handshakeTimeout?: number;
+  /**
+   * Connections beyond this many are closed at once and logged.
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * The budget all connection buffers grow from (share one between
+   * workers); a buffer grows only while it has room.
+   * @default {a budget of 64 MiB for this server alone}
+   */
+  budget?: BufferBudget;
+  /**
+   * Where connection and lifecycle events go.
+   * @default {a text logger on stderr}
+   */
+  logger?: Logger;
+  /** Counters for `/metrics` (shared by every worker). */
+  metrics?: ServerMetrics;
+  /**
+   * Connections from trusted proxies start with a PROXY header (v1 or v2),
+   * complete within `handshakeTimeout` (or 10 s without one); its source
+   * address is the client's from then on. Without a valid header they are
+   * closed at once, nothing echoed. Anyone else is served under its own
+   * address, and closed if it sends a header.
+   * @default {no PROXY protocol}
+   */
+  proxyProtocol?: ProxyProtocolOptions;
+  /** Who may connect (by effective client address). @default {everyone} */
+  access?: AccessRules;
+  /** Connections one address may hold at once (shared by every worker). */
+  addressLimit?: AddressLimit;
+}
+
+/** The limits and timeouts of serving, shared by every worker. */
+export type ServeLimits = Pick<
+  ServeEchoOptions,
+  | "idleTimeout"
+  | "maxConnections"
+  | "drainTimeout"
+  | "maxBufferSize"
+  | "handshakeTimeout"
+>;
+
+/** Totals over the server's lifetime. */
+export interface ServeSummary {
+  /** Connections accepted and echoed (refused ones excluded). */
+  connections: number;
+  /**
+   * Connections closed at once: over `maxConnections` or the per-address
+   * limit, denied, or without a valid PROXY header.
+   */
+  refused: number;
+  /** Bytes echoed over all connections. */
+  bytesEchoed: number;
+  /** Failed accepts, by whom they concerned. */
+  acceptErrors: Record<AcceptErrorKind, number>;
+}
