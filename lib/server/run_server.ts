@@ -182,7 +182,7 @@ export interface ServerSummary extends ServeSummary {
 export async function runServer(
   options: RunServerOptions,
 ): Promise<ServerSummary> {
-  const { endpoint, workers = 1, log = {}, signal } = options;
+  const { workers = 1, log = {}, signal } = options;
   const logger = new Logger(log);
   const tls = options.tls === undefined ? undefined : await loadTls(options);
   const budget = new BufferBudget(
@@ -190,20 +190,6 @@ export async function runServer(
   );
   const metrics = new ServerMetrics();
   stderrLines.onDrop = () => metrics.logLineDropped();
-  const maxConnectionsPerThread = Math.ceil(
-    (options.maxConnections ?? Infinity) / workers,
-  );
-  const addressLimit = options.maxConnectionsPerAddress === undefined
-    ? undefined
-    : new AddressLimit({
-      limit: options.maxConnectionsPerAddress,
-      ...(options.ipv6PrefixLength !== undefined &&
-        { ipv6PrefixLength: options.ipv6PrefixLength }),
-      // Room for every connection the server may hold, so that no address
-      // goes uncounted; without a connection limit, the table's default.
-      ...(Number.isFinite(maxConnectionsPerThread) &&
-        { capacity: maxConnectionsPerThread * workers }),
-    });
   using adminWarnings = new EventThrottle(logger);
   // The admin endpoint comes first, so that a prober sees "not ready"
   // until the listeners are up, and "ready" ends when the drain begins.
@@ -230,40 +216,11 @@ export async function runServer(
           retry_ms: retryMs,
         }),
     });
-  const settings: ServiceSettings = {
-    endpoint,
-    tcp: options.tcp ?? true,
-    udp: options.udp ?? false,
-    ...(options.udpRate !== undefined && { udpRate: options.udpRate }),
-    reusePort: false,
+  const settings = serviceSettings(options, {
     ...(tls !== undefined && { tls }),
-    limits: {
-      ...(options.idleTimeout !== undefined &&
-        { idleTimeout: options.idleTimeout }),
-      ...(options.drainTimeout !== undefined &&
-        { drainTimeout: options.drainTimeout }),
-      ...(options.maxBufferSize !== undefined &&
-        { maxBufferSize: options.maxBufferSize }),
-      ...(options.handshakeTimeout !== undefined &&
-        { handshakeTimeout: options.handshakeTimeout }),
-      maxConnections: maxConnectionsPerThread,
-    },
-    budget: { limit: budget.limit, counters: budget.shared },
-    metrics: metrics.shared,
-    ...(options.proxyProtocol !== undefined && {
-      proxyProtocol: {
-        ...options.proxyProtocol,
-        maxPending: Math.ceil(
-          (options.proxyProtocol.maxPending ?? DEFAULT_MAX_PENDING_HEADERS) /
-            workers,
-        ),
-      },
-    }),
-    ...(options.access !== undefined && { access: options.access }),
-    ...(addressLimit !== undefined &&
-      { addressLimit: addressLimit.toShared() }),
-    log,
-  };
+    budget,
+    metrics,
+  });
   const service = await startServing(settings, workers, logger);
   const { stream, datagram } = service.addresses;
   logger.event("serving", {
@@ -312,11 +269,34 @@ export async function runServer(
   // Not ready from the moment the drain begins, so that a load balancer
   // stops sending before connections are cut; healthy until the end.
   ready = false;
+  const totals = await drain(service, options, logger);
+  const summary = summarize(totals, {
+    budget,
+    metrics,
+    mainThreadLogLines: service.inThisThread ? 0 : stderrLines.dropped,
+  });
+  logStopped(logger, summary, stream !== undefined);
+  // Give the summary its chance to reach stderr, but never wait on a
+  // stderr that nobody reads.
+  await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
+  return summary;
+}
+
+/**
+ * Stops accepting, lets the threads drain, and returns their totals; or
+ * undefined if they overran the drain deadline and were stopped.
+ */
+async function drain(
+  service: Serving,
+  options: RunServerOptions,
+  logger: Logger,
+): Promise<ServiceTotals[] | undefined> {
   // Logged once no thread accepts any more: from then on, new clients are
   // refused.
   await service.stopAccepting();
+  const reason = options.signal?.reason;
   logger.event("shutdown", {
-    signal: signal?.reason === undefined ? undefined : String(signal.reason),
+    signal: reason === undefined ? undefined : String(reason),
     drain_timeout_ms: options.drainTimeout,
   });
   // Whatever clients do, the process ends within the drain timeout plus
@@ -332,22 +312,106 @@ export async function runServer(
       message: "Drain overran --drain-timeout: threads stopped by force",
     });
   }
+  return totals;
+}
+
+/**
+ * What every serving thread is sent: the options in the form a thread
+ * uses, with the per-thread shares of the limits and the shared memory of
+ * the budget, metrics and per-address counts.
+ */
+function serviceSettings(
+  options: RunServerOptions,
+  shared: { tls?: TlsSettings; budget: BufferBudget; metrics: ServerMetrics },
+): ServiceSettings {
+  const { workers = 1 } = options;
+  const maxConnectionsPerThread = Math.ceil(
+    (options.maxConnections ?? Infinity) / workers,
+  );
+  const addressLimit = options.maxConnectionsPerAddress === undefined
+    ? undefined
+    : new AddressLimit({
+      limit: options.maxConnectionsPerAddress,
+      ...(options.ipv6PrefixLength !== undefined &&
+        { ipv6PrefixLength: options.ipv6PrefixLength }),
+      // Room for every connection the server may hold, so that no address
+      // goes uncounted; without a connection limit, the table's default.
+      ...(Number.isFinite(maxConnectionsPerThread) &&
+        { capacity: maxConnectionsPerThread * workers }),
+    });
+  return {
+    endpoint: options.endpoint,
+    tcp: options.tcp ?? true,
+    udp: options.udp ?? false,
+    ...(options.udpRate !== undefined && { udpRate: options.udpRate }),
+    reusePort: false,
+    ...(shared.tls !== undefined && { tls: shared.tls }),
+    limits: {
+      ...(options.idleTimeout !== undefined &&
+        { idleTimeout: options.idleTimeout }),
+      ...(options.drainTimeout !== undefined &&
+        { drainTimeout: options.drainTimeout }),
+      ...(options.maxBufferSize !== undefined &&
+        { maxBufferSize: options.maxBufferSize }),
+      ...(options.handshakeTimeout !== undefined &&
+        { handshakeTimeout: options.handshakeTimeout }),
+      maxConnections: maxConnectionsPerThread,
+    },
+    budget: { limit: shared.budget.limit, counters: shared.budget.shared },
+    metrics: shared.metrics.shared,
+    ...(options.proxyProtocol !== undefined && {
+      proxyProtocol: {
+        ...options.proxyProtocol,
+        maxPending: Math.ceil(
+          (options.proxyProtocol.maxPending ?? DEFAULT_MAX_PENDING_HEADERS) /
+            workers,
+        ),
+      },
+    }),
+    ...(options.access !== undefined && { access: options.access }),
+    ...(addressLimit !== undefined &&
+      { addressLimit: addressLimit.toShared() }),
+    log: options.log ?? {},
+  };
+}
+
+/**
+ * The server's totals: the threads' reports added up, or, if the drain
+ * overran and they were stopped (`totals` undefined), the shared metrics.
+ */
+function summarize(
+  totals: ServiceTotals[] | undefined,
+  shared: {
+    budget: BufferBudget;
+    metrics: ServerMetrics;
+    /** Log lines the main thread dropped, when it does not serve itself. */
+    mainThreadLogLines: number;
+  },
+): ServerSummary {
   const udp = totals?.find((part) => part.udp !== undefined)?.udp;
-  const summary: ServerSummary = {
+  return {
     ...(totals === undefined
-      ? metrics.streamTotals()
+      ? shared.metrics.streamTotals()
       : sumServed(totals.map((part) => part.served))),
-    bufferBudget: budget.limit,
-    bufferPeak: budget.peak,
+    bufferBudget: shared.budget.limit,
+    bufferPeak: shared.budget.peak,
     logLinesDropped: (totals ?? []).reduce(
       (total, part) => total + part.logLinesDropped,
-      // The main thread's own lines, when it does not serve itself.
-      service.inThisThread ? 0 : stderrLines.dropped,
+      shared.mainThreadLogLines,
     ),
     ...(udp !== undefined && { udp }),
   };
+}
+
+/** The `stopped` event: the totals, stream and UDP as served. */
+function logStopped(
+  logger: Logger,
+  summary: ServerSummary,
+  stream: boolean,
+): void {
+  const { udp } = summary;
   logger.event("stopped", {
-    ...(stream !== undefined && {
+    ...(stream && {
       connections: summary.connections,
       refused: summary.refused,
       bytes_echoed: summary.bytesEchoed,
@@ -364,10 +428,6 @@ export async function runServer(
     }),
     log_lines_dropped: summary.logLinesDropped,
   });
-  // Give the summary its chance to reach stderr, but never wait on a
-  // stderr that nobody reads.
-  await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
-  return summary;
 }
 
 /**
