@@ -7,7 +7,13 @@
 import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "../net/mod.ts";
 import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
-import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
+import {
+  ENDPOINT_FLAGS,
+  HELP_FLAG,
+  parseEndpointFlags,
+  parseFlags,
+  parseFlagValue,
+} from "./flags.ts";
 import {
   durationOrZero,
   parseSendProxy,
@@ -93,9 +99,7 @@ export type BenchCommand = ParsedCommand<"bench", BenchArgs>;
  */
 export function parseBenchArgs(args: string[]): BenchCommand {
   const { values, positionals } = parseFlags(args, {
-    host: { type: "string" },
-    port: { type: "string" },
-    unix: { type: "string" },
+    ...ENDPOINT_FLAGS,
     mode: { type: "string" },
     connections: { type: "string" },
     size: { type: "string" },
@@ -106,7 +110,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     json: { type: "boolean" },
     "send-proxy": { type: "string" },
     quiet: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
+    ...HELP_FLAG,
   });
   if (values.help) return { kind: "help" };
   if (positionals.length > 0) {

@@ -12,11 +12,19 @@ import {
 } from "../net/mod.ts";
 import { UsageError } from "./usage_error.ts";
 import {
-  type ParsedFlags,
+  ENDPOINT_FLAGS,
+  HELP_FLAG,
+  OUTPUT_FLAGS,
   parseEndpointFlags,
   parseFlags,
   parseFlagValue,
+  VERSION_FLAG,
 } from "./flags.ts";
+import {
+  CLIENT_TLS_FLAGS,
+  type ClientTlsArgs,
+  parseClientTlsFlags,
+} from "./client_tls_flags.ts";
 import type { ParsedCommand } from "./command.ts";
 import { DEFAULT_WINDOW } from "../client/mod.ts";
 import { parseSize } from "../log/mod.ts";
@@ -95,35 +103,6 @@ export interface ClientArgs {
   verbose: boolean;
 }
 
-/** `--tls` and its companions, as typed. */
-export interface ClientTlsArgs {
-  /** A PEM file with the CA (or the server's own certificate) to trust. */
-  caFile: string | undefined;
-  /** The name to send (SNI) and verify instead of the host. */
-  serverName: string | undefined;
-  /** ALPN protocols to offer. */
-  alpn: string[] | undefined;
-}
-
-/**
- * Reads `--tls` and its companions `--ca`, `--servername`, `--alpn` (a
- * comma-separated list), as `echo-client` and `echo-client ping` take them.
- *
- * @param values Flag values from `parseFlags`.
- * @returns The TLS settings, or undefined without `--tls`.
- */
-export function parseClientTlsFlags(
-  values: ParsedFlags["values"],
-): ClientTlsArgs | undefined {
-  if (values.tls !== true) return undefined;
-  const text = (name: string) => values[name] as string | undefined;
-  return {
-    caFile: text("ca"),
-    serverName: text("servername"),
-    alpn: text("alpn")?.split(",").map((protocol) => protocol.trim()),
-  };
-}
-
 /** What the command line asks for. */
 export type ClientCommand = ParsedCommand<"echo", ClientArgs>;
 
@@ -142,23 +121,17 @@ export type ClientCommand = ParsedCommand<"echo", ClientArgs>;
  */
 export function parseClientArgs(args: string[]): ClientCommand {
   const { values, positionals } = parseFlags(args, {
-    host: { type: "string" },
-    port: { type: "string" },
-    unix: { type: "string" },
+    ...ENDPOINT_FLAGS,
     timeout: { type: "string" },
     "no-newline": { type: "boolean", short: "n" },
     window: { type: "string" },
     udp: { type: "boolean" },
-    tls: { type: "boolean" },
-    ca: { type: "string" },
-    servername: { type: "string" },
-    alpn: { type: "string" },
+    ...CLIENT_TLS_FLAGS,
     retries: { type: "string" },
     "send-proxy": { type: "string" },
-    quiet: { type: "boolean" },
-    verbose: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-    version: { type: "boolean", short: "V" },
+    ...OUTPUT_FLAGS,
+    ...HELP_FLAG,
+    ...VERSION_FLAG,
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };

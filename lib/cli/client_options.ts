@@ -8,9 +8,9 @@
 
 import type { EchoStreamProgress, RunClientOptions } from "../client/mod.ts";
 import { writeStderr, writeStdoutBytes } from "../log/mod.ts";
-import { formatAddress, type TlsClientOptions } from "../net/mod.ts";
-import type { ClientArgs, ClientTlsArgs } from "./client_flags.ts";
-import { readPemFile } from "./pem_file.ts";
+import { formatAddress } from "../net/mod.ts";
+import type { ClientArgs } from "./client_flags.ts";
+import { clientTlsOptions } from "./client_tls_flags.ts";
 import { ProgressLine } from "./progress_line.ts";
 
 /**
@@ -64,24 +64,5 @@ export async function clientOptions(
       }
     },
     [Symbol.dispose]: () => line?.[Symbol.dispose](),
-  };
-}
-
-/**
- * Reads `--tls` and its companions into the client's TLS options, reading
- * the `--ca` file.
- *
- * @param tls TLS flags as typed.
- * @returns Options for connecting with TLS.
- * @throws {UsageError} If the `--ca` file is missing or not PEM.
- */
-export async function clientTlsOptions(
-  tls: ClientTlsArgs,
-): Promise<TlsClientOptions> {
-  return {
-    ...(tls.caFile !== undefined &&
-      { caCerts: [await readPemFile("ca", tls.caFile)] }),
-    ...(tls.serverName !== undefined && { serverName: tls.serverName }),
-    ...(tls.alpn !== undefined && { alpnProtocols: tls.alpn }),
   };
 }

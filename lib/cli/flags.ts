@@ -30,6 +30,29 @@ export interface FlagSpec {
 /** The flags a program accepts, by long name. */
 export type FlagSpecs = Record<string, FlagSpec>;
 
+/** `--host`, `--port` and `--unix`: where to listen or connect. */
+export const ENDPOINT_FLAGS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  unix: { type: "string" },
+} as const satisfies FlagSpecs;
+
+/** `--quiet` and `--verbose`. */
+export const OUTPUT_FLAGS = {
+  quiet: { type: "boolean" },
+  verbose: { type: "boolean" },
+} as const satisfies FlagSpecs;
+
+/** `-h`, `--help`. */
+export const HELP_FLAG = {
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagSpecs;
+
+/** `-V`, `--version`. */
+export const VERSION_FLAG = {
+  version: { type: "boolean", short: "V" },
+} as const satisfies FlagSpecs;
+
 /** The result of {@linkcode parseFlags}. */
 export interface ParsedFlags {
   /** Flag values by long name; absent when not given (lists for `multiple`). */

@@ -12,8 +12,18 @@ import {
 } from "../net/mod.ts";
 import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
-import { parseEndpointFlags, parseFlags, parseFlagValue } from "./flags.ts";
-import { type ClientTlsArgs, parseClientTlsFlags } from "./client_flags.ts";
+import {
+  ENDPOINT_FLAGS,
+  HELP_FLAG,
+  parseEndpointFlags,
+  parseFlags,
+  parseFlagValue,
+} from "./flags.ts";
+import {
+  CLIENT_TLS_FLAGS,
+  type ClientTlsArgs,
+  parseClientTlsFlags,
+} from "./client_tls_flags.ts";
 import { positiveDuration, positiveInteger } from "./flag_values.ts";
 import { MIN_PROBE_SIZE } from "../ping/mod.ts";
 import { parseSize } from "../log/mod.ts";
@@ -86,21 +96,16 @@ export type PingCommand = ParsedCommand<"ping", PingArgs>;
  */
 export function parsePingArgs(args: string[]): PingCommand {
   const { values, positionals } = parseFlags(args, {
-    host: { type: "string" },
-    port: { type: "string" },
-    unix: { type: "string" },
+    ...ENDPOINT_FLAGS,
+    ...CLIENT_TLS_FLAGS,
     udp: { type: "boolean" },
-    tls: { type: "boolean" },
-    ca: { type: "string" },
-    servername: { type: "string" },
-    alpn: { type: "string" },
     reconnect: { type: "boolean" },
     count: { type: "string", short: "c" },
     interval: { type: "string", short: "i" },
     size: { type: "string", short: "s" },
     timeout: { type: "string" },
     json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
+    ...HELP_FLAG,
   });
   if (values.help) return { kind: "help" };
   if (positionals.length > 0) {

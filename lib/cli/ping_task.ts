@@ -15,7 +15,7 @@ import {
   runPing,
   summaryToJson,
 } from "../ping/mod.ts";
-import { clientTlsOptions } from "./client_options.ts";
+import { clientTlsOptions } from "./client_tls_flags.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { fairCommand } from "./fair_task.ts";
 import type { PingArgs } from "./ping_flags.ts";

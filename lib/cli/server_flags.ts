@@ -15,10 +15,14 @@ import {
 import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
 import {
+  ENDPOINT_FLAGS,
+  HELP_FLAG,
+  OUTPUT_FLAGS,
   type ParsedFlags,
   parseEndpointFlags,
   parseFlags,
   parseFlagValue,
+  VERSION_FLAG,
 } from "./flags.ts";
 import { durationOrZero, positiveInteger } from "./flag_values.ts";
 import {
@@ -188,9 +192,7 @@ export type ServerCommand = ParsedCommand<"serve", ServerArgs>;
  */
 export function parseServerArgs(args: string[]): ServerCommand {
   const { values, positionals } = parseFlags(args, {
-    host: { type: "string" },
-    port: { type: "string" },
-    unix: { type: "string" },
+    ...ENDPOINT_FLAGS,
     "idle-timeout": { type: "string" },
     "max-connections": { type: "string" },
     "drain-timeout": { type: "string" },
@@ -217,10 +219,9 @@ export function parseServerArgs(args: string[]): ServerCommand {
     "ipv6-prefix": { type: "string" },
     "admin-port": { type: "string" },
     "admin-host": { type: "string" },
-    quiet: { type: "boolean" },
-    verbose: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-    version: { type: "boolean", short: "V" },
+    ...OUTPUT_FLAGS,
+    ...HELP_FLAG,
+    ...VERSION_FLAG,
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
