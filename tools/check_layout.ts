@@ -23,7 +23,7 @@ const ROOT = new URL("../", import.meta.url);
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ["log"],
-  ["net"],
+  ["net", "thread"],
   ["tls", "proxy", "access", "metrics"],
   ["client", "admin"],
   ["server", "bench", "ping", "soak"],

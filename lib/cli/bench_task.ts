@@ -15,7 +15,7 @@ import {
   runLoad,
 } from "../bench/mod.ts";
 import { writeStdout } from "../log/mod.ts";
-import { fairnessSetting } from "../net/mod.ts";
+import { fairnessSetting } from "../thread/mod.ts";
 import type { BenchArgs } from "./bench_flags.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { fairCommand } from "./fair_task.ts";

@@ -12,25 +12,22 @@
 
 import { OutputClosedError, writeStderr } from "../log/mod.ts";
 import { onInterrupt } from "./shutdown.ts";
+import { DatagramTooLargeError } from "../net/mod.ts";
 import {
   canStartWorker,
-  DatagramTooLargeError,
-  errorFromMessage,
-  type ErrorMessage,
   errorToMessage,
+  type FailedReport,
   FAIRNESS_VARIABLE,
   prepareFairWorkers,
-} from "../net/mod.ts";
+  WorkerThread,
+} from "../thread/mod.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** A command's work: runs until done or until `signal` aborts. */
 export type Task<Args> = (args: Args, signal: AbortSignal) => Promise<number>;
 
 type TaskCommand<Args> = { type: "run"; args: Args } | { type: "stop" };
-type TaskReport = { type: "done"; code: number } | {
-  type: "failed";
-  error: ErrorMessage;
-};
+type TaskReport = { type: "done"; code: number };
 
 /** The folder a task Worker loads its modules from (`lib/`). */
 const LIB = new URL("../", import.meta.url);
@@ -65,30 +62,19 @@ export async function runFairly<Args>(
       `warning: no env permission for ${FAIRNESS_VARIABLE}: latencies may include a runtime tail (run with --allow-env=${FAIRNESS_VARIABLE})\n`,
     );
   }
-  const worker = new Worker(module.href, { type: "module" });
+  const thread = new WorkerThread<TaskCommand<Args>, TaskReport>(module, {
+    UsageError,
+    OutputClosedError,
+    DatagramTooLargeError,
+  });
+  const stop = () => thread.post({ type: "stop" });
+  signal.addEventListener("abort", stop, { once: true });
   try {
-    const report = await new Promise<TaskReport>((resolve) => {
-      worker.onmessage = (event: MessageEvent<TaskReport>) =>
-        resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        resolve({
-          type: "failed",
-          error: { name: "Error", message: event.message },
-        });
-      };
-      const stop = () => worker.postMessage({ type: "stop" });
-      signal.addEventListener("abort", stop, { once: true });
-      worker.postMessage({ type: "run", args } satisfies TaskCommand<Args>);
-    });
-    if (report.type === "done") return report.code;
-    throw errorFromMessage(report.error, {
-      UsageError,
-      OutputClosedError,
-      DatagramTooLargeError,
-    });
+    const report = await thread.send({ type: "run", args });
+    return report.code;
   } finally {
-    worker.terminate();
+    signal.removeEventListener("abort", stop);
+    thread.terminate();
   }
 }
 
@@ -119,7 +105,7 @@ export function fairCommand<Args>(
 export function serveTask<Args>(task: Task<Args>): void {
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent<TaskCommand<Args>>) => void) | null;
-    postMessage(message: TaskReport): void;
+    postMessage(message: TaskReport | FailedReport): void;
   };
   const stop = new AbortController();
   scope.onmessage = async (event) => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { errorToMessage } from "../net/mod.ts";
+import { errorToMessage } from "../thread/mod.ts";
 import { type EchoService, startEchoService } from "./echo_service.ts";
 import type { WorkerCommand, WorkerReport } from "./_worker_messages.ts";
 

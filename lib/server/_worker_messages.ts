@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ErrorMessage } from "../net/mod.ts";
+import type { ErrorMessage } from "../thread/mod.ts";
 import type {
   ServiceAddresses,
   ServiceSettings,

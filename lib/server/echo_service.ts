@@ -12,12 +12,8 @@ import {
   type LoggerOptions,
   stderrLines,
 } from "../log/mod.ts";
-import {
-  type Endpoint,
-  fairnessSetting,
-  openListeners,
-  type TlsSettings,
-} from "../net/mod.ts";
+import { type Endpoint, openListeners, type TlsSettings } from "../net/mod.ts";
+import { fairnessSetting } from "../thread/mod.ts";
 import {
   type AccessRules,
   AddressLimit,

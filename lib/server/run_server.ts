@@ -8,13 +8,15 @@
 
 import {
   type AcceptErrorKind,
-  canStartWorker,
   type Endpoint,
-  FAIRNESS_VARIABLE,
   isLoopback,
-  prepareFairWorkers,
   type TlsSettings,
 } from "../net/mod.ts";
+import {
+  canStartWorker,
+  FAIRNESS_VARIABLE,
+  prepareFairWorkers,
+} from "../thread/mod.ts";
 import {
   EventThrottle,
   LOG_FLUSH_TIMEOUT_MS,

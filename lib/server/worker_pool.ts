@@ -16,7 +16,7 @@ import type {
   ServiceSettings,
   ServiceTotals,
 } from "./echo_service.ts";
-import { errorFromMessage } from "../net/mod.ts";
+import { WorkerThread } from "../thread/mod.ts";
 import type { WorkerCommand, WorkerReport } from "./_worker_messages.ts";
 
 /** The worker module, and the folder everything it imports lives in. */
@@ -42,60 +42,6 @@ export interface EchoWorkers {
   failed: Promise<Error>;
   /** Ends every worker at once, whatever it is doing. */
   terminate(): void;
-}
-
-/** One worker and what it reports, in order. */
-class ServingWorker {
-  readonly #worker: Worker;
-  /** Reports nobody has asked for yet. */
-  readonly #inbox: WorkerReport[] = [];
-  /** Callers waiting for a report. */
-  readonly #waiting: ((report: WorkerReport) => void)[] = [];
-  /** Resolves with the error if the worker fails (it then serves no more). */
-  readonly failed = Promise.withResolvers<Error>();
-
-  constructor(module: URL) {
-    this.#worker = new Worker(module.href, { type: "module" });
-    this.#worker.onmessage = (event: MessageEvent<WorkerReport>) =>
-      this.#deliver(event.data);
-    // A worker that cannot even load reports here instead of crashing
-    // the server.
-    this.#worker.onerror = (event) => {
-      event.preventDefault();
-      this.#deliver({
-        type: "failed",
-        error: { name: "Error", message: event.message },
-      });
-    };
-  }
-
-  #deliver(report: WorkerReport): void {
-    if (report.type === "failed") {
-      this.failed.resolve(errorFromMessage(report.error));
-    }
-    const waiter = this.#waiting.shift();
-    if (waiter === undefined) this.#inbox.push(report);
-    else waiter(report);
-  }
-
-  /** Sends `command`; resolves with the worker's answer. */
-  send(command: WorkerCommand): Promise<WorkerReport> {
-    this.#worker.postMessage(command);
-    return this.next();
-  }
-
-  /** The worker's next report; a failure rejects. */
-  async next(): Promise<WorkerReport> {
-    const report = this.#inbox.shift() ??
-      await new Promise<WorkerReport>((resolve) => this.#waiting.push(resolve));
-    if (report.type !== "failed") return report;
-    this.terminate();
-    throw errorFromMessage(report.error);
-  }
-
-  terminate(): void {
-    this.#worker.terminate();
-  }
 }
 
 /**
@@ -130,7 +76,7 @@ export async function startEchoWorkers(
   module: URL = WORKER_MODULE,
 ): Promise<EchoWorkers> {
   const several = count > 1;
-  const workers = [new ServingWorker(module)];
+  const workers = [new WorkerThread<WorkerCommand, WorkerReport>(module)];
   try {
     const first = await workers[0]!.send({
       type: "start",
@@ -149,7 +95,7 @@ export async function startEchoWorkers(
     if (several && port !== undefined && endpoint.transport === "tcp") {
       await Promise.all(
         Array.from({ length: count - 1 }, (_, i) => {
-          const worker = new ServingWorker(module);
+          const worker = new WorkerThread<WorkerCommand, WorkerReport>(module);
           workers.push(worker);
           return worker.send({
             type: "start",
@@ -178,7 +124,7 @@ export async function startEchoWorkers(
       terminate(): void {
         for (const worker of workers) worker.terminate();
       },
-      failed: Promise.race(workers.map((worker) => worker.failed.promise)),
+      failed: Promise.race(workers.map((worker) => worker.failed)),
       async stop(): Promise<ServiceTotals[]> {
         await stopAccepting();
         const reports = await Promise.all(

@@ -30,6 +30,9 @@ export function errorToMessage(error: unknown): ErrorMessage {
   };
 }
 
+/** Error classes by name, to rebuild errors of those classes. */
+export type ErrorClasses = Record<string, new (message: string) => Error>;
+
 /**
  * The error `message` describes, rebuilt as the `Deno.errors` class it
  * was, or as one of `classes` (our own error types), or as an `Error`.
@@ -40,7 +43,7 @@ export function errorToMessage(error: unknown): ErrorMessage {
  */
 export function errorFromMessage(
   message: ErrorMessage,
-  classes: Record<string, new (message: string) => Error> = {},
+  classes: ErrorClasses = {},
 ): Error {
   const known = {
     ...Deno.errors as unknown as Record<string, new (m: string) => Error>,
