@@ -25,6 +25,7 @@
 
 export {
   BufferBudget,
+  type BufferBudgetShared,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_TRUSTED_PROXIES,
   type EchoConnectionOptions,

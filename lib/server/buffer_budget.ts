@@ -19,6 +19,14 @@
  * @module
  */
 
+/** A {@linkcode BufferBudget} as plain data, to post to a Worker. */
+export interface BufferBudgetShared {
+  /** The budget in bytes. */
+  limit: number;
+  /** Its counters, shared by every thread. */
+  counters: SharedArrayBuffer;
+}
+
 /** The budget for all connection buffers together, by default: 64 MiB. */
 export const DEFAULT_BUFFER_BUDGET = 64 * 1024 * 1024;
 
@@ -73,6 +81,26 @@ export class BufferBudget {
   /** The counters, to pass to a worker thread. */
   get shared(): SharedArrayBuffer {
     return this.#counters.buffer as SharedArrayBuffer;
+  }
+
+  /**
+   * This budget as plain data that can be posted to a Worker, where
+   * {@linkcode BufferBudget.fromShared} draws on the same budget.
+   *
+   * @returns The limit and the shared counters.
+   */
+  toShared(): BufferBudgetShared {
+    return { limit: this.limit, counters: this.shared };
+  }
+
+  /**
+   * The budget `shared` describes, in this thread.
+   *
+   * @param shared From {@linkcode BufferBudget.toShared}.
+   * @returns A budget over the same counters.
+   */
+  static fromShared(shared: BufferBudgetShared): BufferBudget {
+    return new BufferBudget(shared.limit, shared.counters);
   }
 
   /** Bytes reserved now. */

@@ -19,7 +19,7 @@ import {
   AddressLimit,
   type AddressLimitShared,
 } from "../access/mod.ts";
-import { BufferBudget } from "./buffer_budget.ts";
+import { BufferBudget, type BufferBudgetShared } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import { serveEcho } from "./echo_server.ts";
 import type { ServeLimits, ServeSummary } from "./serve_options.ts";
@@ -42,8 +42,8 @@ export interface ServiceSettings {
   tls?: TlsSettings;
   /** Limits and timeouts. */
   limits: ServeLimits;
-  /** The server-wide buffer budget: its limit and shared counters. */
-  budget: { limit: number; counters: SharedArrayBuffer };
+  /** The server-wide buffer budget (`BufferBudget.toShared`). */
+  budget: BufferBudgetShared;
   /** The shared memory of the server's metrics. */
   metrics: SharedArrayBuffer;
   /** Which peers' PROXY headers are believed, and how they are read. */
@@ -110,7 +110,7 @@ export async function startEchoService(
   });
   const { stream, datagram } = listeners;
   const stop = new AbortController();
-  const metrics = new ServerMetrics(settings.metrics);
+  const metrics = ServerMetrics.fromShared(settings.metrics);
   stderrLines.onDrop = () => metrics.logLineDropped();
   const logger = new Logger({
     ...settings.log,
@@ -120,7 +120,7 @@ export async function startEchoService(
   const serving = Promise.all([
     stream === undefined ? undefined : serveEcho(stream, {
       ...settings.limits,
-      budget: new BufferBudget(settings.budget.limit, settings.budget.counters),
+      budget: BufferBudget.fromShared(settings.budget),
       signal: stop.signal,
       logger,
       metrics,

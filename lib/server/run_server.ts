@@ -359,8 +359,8 @@ function serviceSettings(
         { handshakeTimeout: options.handshakeTimeout }),
       maxConnections: maxConnectionsPerThread,
     },
-    budget: { limit: shared.budget.limit, counters: shared.budget.shared },
-    metrics: shared.metrics.shared,
+    budget: shared.budget.toShared(),
+    metrics: shared.metrics.toShared(),
     ...(options.proxyProtocol !== undefined && {
       proxyProtocol: {
         ...options.proxyProtocol,

@@ -99,6 +99,26 @@ export class ServerMetrics {
     return this.#counters.shared;
   }
 
+  /**
+   * These counters as plain data that can be posted to a Worker, where
+   * {@linkcode ServerMetrics.fromShared} counts into the same memory.
+   *
+   * @returns The shared memory.
+   */
+  toShared(): SharedArrayBuffer {
+    return this.shared;
+  }
+
+  /**
+   * The metrics `shared` holds, in this thread.
+   *
+   * @param shared From {@linkcode ServerMetrics.toShared}.
+   * @returns Metrics over the same counters.
+   */
+  static fromShared(shared: SharedArrayBuffer): ServerMetrics {
+    return new ServerMetrics(shared);
+  }
+
   /** A connection was accepted for serving. */
   opened(): void {
     this.#counters.add(ACCEPTED);

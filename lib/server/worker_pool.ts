@@ -64,8 +64,8 @@ export interface EchoWorkers {
  * const workers = await startEchoWorkers({
  *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
  *   tcp: true, udp: false, reusePort: false, limits: {}, log: {},
- *   budget: { limit: budget.limit, counters: budget.shared },
- *   metrics: new ServerMetrics().shared,
+ *   budget: budget.toShared(),
+ *   metrics: new ServerMetrics().toShared(),
  * }, 1);
  * await workers.stop();
  * ```
