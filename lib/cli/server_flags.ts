@@ -8,7 +8,6 @@ import { type Cidr, parseCidr } from "../access/mod.ts";
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
-  type Endpoint,
   parseHost,
   parsePort,
 } from "../net/mod.ts";
@@ -32,6 +31,8 @@ import {
   DEFAULT_MAX_PENDING_HEADERS,
   DEFAULT_UDP_RATE,
   type ProxyProtocolOptions,
+  type RunServerOptions,
+  type ServeLimits,
 } from "../server/mod.ts";
 import { type LogFormat, parseSize } from "../log/mod.ts";
 
@@ -118,50 +119,15 @@ Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use, 5 permission
 denied, 8 other network error, 130/143 second signal.
 `;
 
-/** Everything `echo-server` needs to run, after parsing. */
-export interface ServerArgs {
-  /** Where to listen or connect: host and port, or a Unix socket. */
-  endpoint: Endpoint;
-  /** Close connections idle this long, in ms; 0 = never. */
-  idleTimeout: number;
-  /** Maximum concurrent connections. */
-  maxConnections: number;
-  /** Graceful shutdown deadline, in ms. */
-  drainTimeout: number;
-  /** Largest per-connection buffer, in bytes. */
-  maxBufferSize: number;
-  /** Most bytes all connection buffers may grow to, together. */
-  bufferBudget: number;
-  /** Event loops sharing the port (threads with `reusePort`). */
-  workers: number;
-  /** Serve the stream protocol (TCP, or a Unix socket). */
-  tcp: boolean;
+/**
+ * Everything `echo-server` needs to run, after parsing: the options
+ * {@linkcode runServer} takes, in the same shape and names, except that
+ * the TLS files are still named, not read (see `serverOptions`).
+ */
+export interface ServerArgs
+  extends Omit<RunServerOptions, "tls" | "signal" | "onListening"> {
   /** Where the TLS certificate comes from; undefined for plain TCP. */
   tls: TlsSource | undefined;
-  /** ALPN protocols to offer over TLS. */
-  alpn: string[] | undefined;
-  /** Longest wait for a client's TLS handshake, in ms; 0 = no limit. */
-  handshakeTimeout: number;
-  /** Serve UDP echo on the same port number. */
-  udp: boolean;
-  /** UDP datagrams per second echoed per source address. */
-  udpRate: number;
-  /** Log line format. */
-  logFormat: LogFormat;
-  /** Suppress per-connection log lines. */
-  quiet: boolean;
-  /** PROXY headers: who may send them, and how they are read. */
-  proxyProtocol: ProxyProtocolOptions | undefined;
-  /** Client ranges allowed; empty: all. */
-  allow: Cidr[];
-  /** Client ranges denied. */
-  deny: Cidr[];
-  /** Connections per client address; undefined: no limit. */
-  maxConnectionsPerIp: number | undefined;
-  /** IPv6 clients count per prefix of this many bits. */
-  ipv6Prefix: number;
-  /** Where to serve the admin endpoint; undefined: nowhere. */
-  admin: { hostname: string; port: number } | undefined;
   /** Print stack traces for unexpected errors. */
   verbose: boolean;
 }
@@ -259,30 +225,19 @@ export function parseServerArgs(args: string[]): ServerCommand {
   if (values.alpn !== undefined && tls === undefined) {
     throw new UsageError("--alpn: only with --tls or --tls-cert: see --help");
   }
+  const maxPerIp = text("max-connections-per-ip");
+  const alpn = text("alpn");
+  const proxyProtocol = parseProxyFlags(values);
+  const access = {
+    allow: parseRanges("allow", values.allow),
+    deny: parseRanges("deny", values.deny),
+  };
+  const admin = parseAdmin(values);
   return {
     kind: "serve",
     args: {
       endpoint: parseEndpointFlags(values, { allowZero: true }),
-      idleTimeout: parseFlagValue(
-        "idle-timeout",
-        text("idle-timeout") ?? "0s",
-        durationOrZero,
-      ),
-      maxConnections: parseFlagValue(
-        "max-connections",
-        text("max-connections") ?? "Infinity",
-        parseConnectionLimit,
-      ),
-      drainTimeout: parseFlagValue(
-        "drain-timeout",
-        text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
-        durationOrZero,
-      ),
-      maxBufferSize: parseFlagValue(
-        "max-buffer",
-        text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
-        parseMaxBuffer,
-      ),
+      limits: parseLimits(values),
       bufferBudget: parseFlagValue(
         "buffer-budget",
         text("buffer-budget") ?? String(DEFAULT_BUFFER_BUDGET),
@@ -291,44 +246,71 @@ export function parseServerArgs(args: string[]): ServerCommand {
       workers,
       tcp: values["no-tcp"] !== true,
       tls,
-      alpn: text("alpn") === undefined
-        ? undefined
-        : parseFlagValue("alpn", text("alpn") ?? "", parseAlpnList),
-      handshakeTimeout: parseFlagValue(
-        "handshake-timeout",
-        text("handshake-timeout") ?? `${DEFAULT_HANDSHAKE_TIMEOUT_MS}ms`,
-        durationOrZero,
-      ),
+      ...(alpn !== undefined &&
+        { alpn: parseFlagValue("alpn", alpn, parseAlpnList) }),
       udp,
       udpRate: parseFlagValue(
         "udp-rate",
         text("udp-rate") ?? String(DEFAULT_UDP_RATE),
         parseUdpRate,
       ),
-      logFormat: parseFlagValue(
-        "log-format",
-        text("log-format") ?? "text",
-        parseLogFormat,
-      ),
-      quiet: values.quiet === true,
+      log: {
+        format: parseFlagValue(
+          "log-format",
+          text("log-format") ?? "text",
+          parseLogFormat,
+        ),
+        quiet: values.quiet === true,
+      },
       verbose: values.verbose === true,
-      proxyProtocol: parseProxyFlags(values),
-      allow: parseRanges("allow", values.allow),
-      deny: parseRanges("deny", values.deny),
-      maxConnectionsPerIp: text("max-connections-per-ip") === undefined
-        ? undefined
-        : parseFlagValue(
+      ...(proxyProtocol !== undefined && { proxyProtocol }),
+      ...(access.allow.length + access.deny.length > 0 && { access }),
+      ...(maxPerIp !== undefined && {
+        maxConnectionsPerIp: parseFlagValue(
           "max-connections-per-ip",
-          text("max-connections-per-ip") ?? "",
+          maxPerIp,
           positiveInteger,
         ),
+      }),
       ipv6Prefix: parseFlagValue(
         "ipv6-prefix",
         text("ipv6-prefix") ?? "64",
         parsePrefixLength,
       ),
-      admin: parseAdmin(values),
+      ...(admin !== undefined && { admin }),
     },
+  };
+}
+
+/** The timeouts and the connection limit, with their defaults. */
+function parseLimits(values: ParsedFlags["values"]): ServeLimits {
+  const text = (name: string) => values[name] as string | undefined;
+  return {
+    idleTimeout: parseFlagValue(
+      "idle-timeout",
+      text("idle-timeout") ?? "0s",
+      durationOrZero,
+    ),
+    maxConnections: parseFlagValue(
+      "max-connections",
+      text("max-connections") ?? "Infinity",
+      parseConnectionLimit,
+    ),
+    drainTimeout: parseFlagValue(
+      "drain-timeout",
+      text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
+      durationOrZero,
+    ),
+    maxBufferSize: parseFlagValue(
+      "max-buffer",
+      text("max-buffer") ?? String(DEFAULT_MAX_BUFFER_SIZE),
+      parseMaxBuffer,
+    ),
+    handshakeTimeout: parseFlagValue(
+      "handshake-timeout",
+      text("handshake-timeout") ?? `${DEFAULT_HANDSHAKE_TIMEOUT_MS}ms`,
+      durationOrZero,
+    ),
   };
 }
 

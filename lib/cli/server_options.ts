@@ -21,37 +21,19 @@ import type { ServerArgs } from "./server_flags.ts";
 export async function serverOptions(
   args: ServerArgs,
 ): Promise<RunServerOptions> {
-  const { tls } = args;
-  return {
-    endpoint: args.endpoint,
-    tcp: args.tcp,
-    udp: args.udp,
-    udpRate: args.udpRate,
-    workers: args.workers,
-    idleTimeout: args.idleTimeout,
-    maxConnections: args.maxConnections,
-    drainTimeout: args.drainTimeout,
-    maxBufferSize: args.maxBufferSize,
-    bufferBudget: args.bufferBudget,
-    handshakeTimeout: args.handshakeTimeout,
-    log: { format: args.logFormat, quiet: args.quiet },
-    ...(args.proxyProtocol !== undefined &&
-      { proxyProtocol: args.proxyProtocol }),
-    ...(args.allow.length + args.deny.length > 0 &&
-      { access: { allow: args.allow, deny: args.deny } }),
-    ...(args.maxConnectionsPerIp !== undefined &&
-      { maxConnectionsPerAddress: args.maxConnectionsPerIp }),
-    ipv6PrefixLength: args.ipv6Prefix,
-    ...(args.admin !== undefined && { admin: args.admin }),
-    ...(tls?.kind === "files" && {
+  const { tls, verbose: _verbose, ...options } = args;
+  if (tls?.kind === "files") {
+    return {
+      ...options,
       tls: {
         cert: await readPemFile("tls-cert", tls.certFile),
         key: await readPemFile("tls-key", tls.keyFile),
       },
-    }),
-    ...(tls?.kind === "generate" && { tls: { generate: true } }),
-    ...(args.alpn !== undefined && { alpnProtocols: args.alpn }),
-  };
+    };
+  }
+  return tls?.kind === "generate"
+    ? { ...options, tls: { generate: true } }
+    : options;
 }
 
 /**

@@ -60,9 +60,15 @@ export type ServerTls =
   | { generate: true };
 
 /** Options for {@linkcode runServer}. */
-export interface RunServerOptions extends ServeLimits {
+export interface RunServerOptions {
   /** Host and port, or a Unix socket path. */
   endpoint: Endpoint;
+  /**
+   * Timeouts and the connection limit, passed to every thread as they are
+   * (`maxConnections` is split evenly between the workers).
+   * @default {no limits, the default timeouts}
+   */
+  limits?: ServeLimits;
   /**
    * Serve the stream protocol (TCP, TLS or Unix).
    * @default {true}
@@ -87,7 +93,7 @@ export interface RunServerOptions extends ServeLimits {
   /** Serve TLS on the stream listener. */
   tls?: ServerTls;
   /** With TLS: ALPN protocols to offer, most preferred first. */
-  alpnProtocols?: string[];
+  alpn?: string[];
   /**
    * Event loops (threads) sharing the port through `SO_REUSEPORT`;
    * `maxConnections` is split evenly between them.
@@ -112,13 +118,13 @@ export interface RunServerOptions extends ServeLimits {
   /** Who may connect, by effective client address. @default {everyone} */
   access?: AccessRules;
   /** Connections one client address may hold at once. @default {no limit} */
-  maxConnectionsPerAddress?: number;
+  maxConnectionsPerIp?: number;
   /**
-   * For `maxConnectionsPerAddress`, IPv6 clients count per prefix of this
-   * many bits: one host is usually given a /64.
+   * For `maxConnectionsPerIp`, IPv6 clients count per prefix of this many
+   * bits: one host is usually given a /64.
    * @default {64}
    */
-  ipv6PrefixLength?: number;
+  ipv6Prefix?: number;
   /**
    * Serve `/healthz`, `/readyz` and `/metrics` over HTTP here.
    * @default {no admin endpoint}
@@ -299,14 +305,15 @@ async function drain(
   const reason = options.signal?.reason;
   logger.event("shutdown", {
     signal: reason === undefined ? undefined : String(reason),
-    drain_timeout_ms: options.drainTimeout,
+    drain_timeout_ms: options.limits?.drainTimeout,
   });
   // Whatever clients do, the process ends within the drain timeout plus
   // a second: a thread still busy by then is stopped, and the summary is
   // taken from the shared metrics instead of its report.
   const totals = await withDeadline(
     service.stop(),
-    (options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) + DRAIN_OVERRUN_MS,
+    (options.limits?.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS) +
+      DRAIN_OVERRUN_MS,
   );
   if (totals === undefined) {
     service.terminate();
@@ -328,14 +335,14 @@ function serviceSettings(
 ): ServiceSettings {
   const { workers = 1 } = options;
   const maxConnectionsPerThread = Math.ceil(
-    (options.maxConnections ?? Infinity) / workers,
+    (options.limits?.maxConnections ?? Infinity) / workers,
   );
-  const addressLimit = options.maxConnectionsPerAddress === undefined
+  const addressLimit = options.maxConnectionsPerIp === undefined
     ? undefined
     : new AddressLimit({
-      limit: options.maxConnectionsPerAddress,
-      ...(options.ipv6PrefixLength !== undefined &&
-        { ipv6PrefixLength: options.ipv6PrefixLength }),
+      limit: options.maxConnectionsPerIp,
+      ...(options.ipv6Prefix !== undefined &&
+        { ipv6PrefixLength: options.ipv6Prefix }),
       // Room for every connection the server may hold, so that no address
       // goes uncounted; without a connection limit, the table's default.
       ...(Number.isFinite(maxConnectionsPerThread) &&
@@ -348,17 +355,8 @@ function serviceSettings(
     ...(options.udpRate !== undefined && { udpRate: options.udpRate }),
     reusePort: false,
     ...(shared.tls !== undefined && { tls: shared.tls }),
-    limits: {
-      ...(options.idleTimeout !== undefined &&
-        { idleTimeout: options.idleTimeout }),
-      ...(options.drainTimeout !== undefined &&
-        { drainTimeout: options.drainTimeout }),
-      ...(options.maxBufferSize !== undefined &&
-        { maxBufferSize: options.maxBufferSize }),
-      ...(options.handshakeTimeout !== undefined &&
-        { handshakeTimeout: options.handshakeTimeout }),
-      maxConnections: maxConnectionsPerThread,
-    },
+    // The limits as given, but each thread's share of the connections.
+    limits: { ...options.limits, maxConnections: maxConnectionsPerThread },
     budget: shared.budget.toShared(),
     metrics: shared.metrics.toShared(),
     ...(options.proxyProtocol !== undefined && {
@@ -528,11 +526,10 @@ async function loadTls(options: RunServerOptions): Promise<TlsSettings> {
   return {
     cert: material.cert,
     key: material.key,
-    ...(options.alpnProtocols !== undefined &&
-      { alpnProtocols: options.alpnProtocols }),
+    ...(options.alpn !== undefined && { alpnProtocols: options.alpn }),
     // A handshake deadline closes clients mid-handshake, which Deno's own
     // TLS listener cannot do without leaving their sockets open.
-    closableHandshakes: (options.handshakeTimeout ?? 0) > 0,
+    closableHandshakes: (options.limits?.handshakeTimeout ?? 0) > 0,
     // A PROXY header comes before the TLS handshake.
     ...(options.proxyProtocol !== undefined && { deferHandshake: true }),
   };

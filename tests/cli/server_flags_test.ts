@@ -15,11 +15,11 @@ Deno.test("server defaults are loopback, port 7007, 5 s drain, no idle timeout, 
     hostname: "127.0.0.1",
     port: 7007,
   });
-  assert.equal(args.drainTimeout, 5_000);
-  assert.equal(args.idleTimeout, 0);
-  assert.equal(args.maxConnections, Infinity);
-  assert.equal(args.maxBufferSize, 262_144);
-  assert.equal(args.logFormat, "text");
+  assert.equal(args.limits?.drainTimeout, 5_000);
+  assert.equal(args.limits?.idleTimeout, 0);
+  assert.equal(args.limits?.maxConnections, Infinity);
+  assert.equal(args.limits?.maxBufferSize, 262_144);
+  assert.equal(args.log?.format, "text");
 });
 
 Deno.test("server flags are parsed with their units", () => {
@@ -38,12 +38,12 @@ Deno.test("server flags are parsed with their units", () => {
     hostname: "::1",
     port: 0,
   });
-  assert.equal(args.idleTimeout, 500);
-  assert.equal(args.maxConnections, 3);
-  assert.equal(args.drainTimeout, 120_000);
-  assert.equal(args.maxBufferSize, 16_384);
-  assert.equal(args.logFormat, "json");
-  assert.equal(args.quiet, true);
+  assert.equal(args.limits?.idleTimeout, 500);
+  assert.equal(args.limits?.maxConnections, 3);
+  assert.equal(args.limits?.drainTimeout, 120_000);
+  assert.equal(args.limits?.maxBufferSize, 16_384);
+  assert.equal(args.log?.format, "json");
+  assert.equal(args.log?.quiet, true);
 });
 
 Deno.test("server refuses bad values for each flag, naming flag and value", () => {
@@ -92,9 +92,9 @@ Deno.test("a bare 0 is valid for every server duration flag and means none", () 
     "--handshake-timeout",
     "0",
   ]);
-  assert.equal(args.idleTimeout, 0);
-  assert.equal(args.drainTimeout, 0);
-  assert.equal(args.handshakeTimeout, 0);
+  assert.equal(args.limits?.idleTimeout, 0);
+  assert.equal(args.limits?.drainTimeout, 0);
+  assert.equal(args.limits?.handshakeTimeout, 0);
 });
 
 Deno.test("PROXY trust flags: loopback trusted by default, --proxy-from replaces it, and they need --proxy-protocol", () => {

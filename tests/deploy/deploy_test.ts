@@ -94,7 +94,7 @@ Deno.test("the Deployment's probes, ports and grace period match the server's ow
   const preStop = container.lifecycle.preStop.sleep.seconds;
   assert.ok(
     pod.terminationGracePeriodSeconds * 1000 >
-      args.drainTimeout + preStop * 1000,
+      (args.limits?.drainTimeout ?? 0) + preStop * 1000,
     "grace period longer than the drain plus the preStop pause",
   );
   const cpuLimit = String(container.resources.limits.cpu);
