@@ -15,6 +15,7 @@ import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
 import {
   ENDPOINT_FLAGS,
+  type FlagSpecs,
   HELP_FLAG,
   OUTPUT_FLAGS,
   type ParsedFlags,
@@ -140,6 +141,40 @@ export type TlsSource =
 /** How long a client may take over its TLS handshake, by default. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** `echo-server`'s flags. */
+const SERVER_FLAGS = {
+  ...ENDPOINT_FLAGS,
+  "idle-timeout": { type: "string" },
+  "max-connections": { type: "string" },
+  "drain-timeout": { type: "string" },
+  "max-buffer": { type: "string" },
+  "buffer-budget": { type: "string" },
+  "log-format": { type: "string" },
+  workers: { type: "string" },
+  udp: { type: "boolean" },
+  tls: { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-cert-out": { type: "string" },
+  alpn: { type: "string" },
+  "handshake-timeout": { type: "string" },
+  "no-tcp": { type: "boolean" },
+  "udp-rate": { type: "string" },
+  "proxy-protocol": { type: "boolean" },
+  "proxy-from": { type: "string", multiple: true },
+  "proxy-optional": { type: "boolean" },
+  "max-pending-headers": { type: "string" },
+  allow: { type: "string", multiple: true },
+  deny: { type: "string", multiple: true },
+  "max-connections-per-ip": { type: "string" },
+  "ipv6-prefix": { type: "string" },
+  "admin-port": { type: "string" },
+  "admin-host": { type: "string" },
+  ...OUTPUT_FLAGS,
+  ...HELP_FLAG,
+  ...VERSION_FLAG,
+} as const satisfies FlagSpecs;
+
 /** What the command line asks for. */
 export type ServerCommand = ParsedCommand<"serve", ServerArgs>;
 
@@ -157,38 +192,7 @@ export type ServerCommand = ParsedCommand<"serve", ServerArgs>;
  * ```
  */
 export function parseServerArgs(args: string[]): ServerCommand {
-  const { values, positionals } = parseFlags(args, {
-    ...ENDPOINT_FLAGS,
-    "idle-timeout": { type: "string" },
-    "max-connections": { type: "string" },
-    "drain-timeout": { type: "string" },
-    "max-buffer": { type: "string" },
-    "buffer-budget": { type: "string" },
-    "log-format": { type: "string" },
-    workers: { type: "string" },
-    udp: { type: "boolean" },
-    tls: { type: "boolean" },
-    "tls-cert": { type: "string" },
-    "tls-key": { type: "string" },
-    "tls-cert-out": { type: "string" },
-    alpn: { type: "string" },
-    "handshake-timeout": { type: "string" },
-    "no-tcp": { type: "boolean" },
-    "udp-rate": { type: "string" },
-    "proxy-protocol": { type: "boolean" },
-    "proxy-from": { type: "string", multiple: true },
-    "proxy-optional": { type: "boolean" },
-    "max-pending-headers": { type: "string" },
-    allow: { type: "string", multiple: true },
-    deny: { type: "string", multiple: true },
-    "max-connections-per-ip": { type: "string" },
-    "ipv6-prefix": { type: "string" },
-    "admin-port": { type: "string" },
-    "admin-host": { type: "string" },
-    ...OUTPUT_FLAGS,
-    ...HELP_FLAG,
-    ...VERSION_FLAG,
-  });
+  const { values, positionals } = parseFlags(args, SERVER_FLAGS);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   if (positionals.length > 0) {
