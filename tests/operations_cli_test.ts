@@ -328,14 +328,18 @@ Deno.test("PROXY with TLS: the header comes before the handshake, as a load bala
     assert.equal(decoder.decode(result.stdout), "over tls\n");
   }
   // A header and garbage in one packet: the handshake fails at once, for
-  // that connection only (it used to kill the serving thread).
-  for (let i = 0; i < 3; i++) {
+  // that connection only (it used to kill the serving thread). Twice with
+  // a v1 header (the garbage arrives with it), and once with a v2 header
+  // of the longest size read, so that the garbage is still queued on the
+  // socket when TLS starts.
+  const garbage = encoder.encode("GET / HTTP/1.1\r\n\r\n");
+  const v1 = encoder.encode("PROXY TCP4 192.0.2.1 192.0.2.2 1000 7007\r\n");
+  const v2 = new Uint8Array(1076);
+  v2.set(PROXY_V2_SIGNATURE);
+  v2.set([0x21, 0x11, (1076 - 16) >> 8, (1076 - 16) & 0xff, 192, 0, 2, 1], 12);
+  for (const header of [v1, v1, v2]) {
     using conn = await connect(server.port);
-    await conn.write(
-      encoder.encode(
-        "PROXY TCP4 192.0.2.1 192.0.2.2 1000 7007\r\nGET / HTTP/1.1\r\n\r\n",
-      ),
-    );
+    await conn.write(Uint8Array.of(...header, ...garbage));
     await readToEnd(conn).catch(() => new Uint8Array());
   }
   await server.stderr.waitFor(/"reason":"tls-handshake"/);

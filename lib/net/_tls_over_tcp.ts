@@ -252,14 +252,14 @@ class TlsOverTcp implements TlsSession {
   async #receive(initial: Uint8Array | undefined): Promise<void> {
     let buffer = new Uint8Array(INPUT_BUFFER_MIN);
     try {
+      // The TLS socket starts on the next tick. Input before that (bytes
+      // read with a PROXY header, or already queued on the socket) can
+      // fail the handshake and close the connection before it has started,
+      // which the TLS layer does not survive: one packet killed the serving
+      // thread. A timer runs after every pending tick.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.#error !== undefined) return;
       if (initial !== undefined && initial.length > 0) {
-        // The TLS socket starts on the next tick; input before that can
-        // fail the handshake, and close the connection, before it has
-        // started, which the TLS layer does not survive (one packet, a
-        // PROXY header and garbage, killed the thread). A timer runs after
-        // every pending tick.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        if (this.#error !== undefined) return;
         this.#transport.push(initial);
       }
       while (this.#error === undefined) {
