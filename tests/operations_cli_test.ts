@@ -73,6 +73,8 @@ Deno.test("promtool accepts /metrics, and the byte counter equals the bytes echo
     "--admin-port",
     "0",
     "--udp",
+    "--max-connections-per-ip",
+    "8",
     "--log-format",
     "json",
   ]);
@@ -108,6 +110,7 @@ Deno.test("promtool accepts /metrics, and the byte counter equals the bytes echo
   assert.match(body, /^echo_connections_accepted_total 4$/m);
   assert.match(body, /^echo_connection_duration_seconds_count 4$/m);
   assert.match(body, /^echo_udp_datagrams_total 0$/m);
+  assert.match(body, /^echo_per_ip_uncounted_total 0$/m);
   assert.match(body, /^process_resident_memory_bytes \d+$/m);
 });
 

@@ -117,7 +117,8 @@ with --udp a second line gives the UDP socket).
 File flags (--tls-cert, --tls-key, --tls-cert-out, --unix) need read/write
 permission for those files under deno run.
 Exit codes: 0 ok, 2 usage, 3 unknown host, 4 address in use, 5 permission
-denied, 8 other network error, 130/143 second signal.
+denied, 8 other network error, 70 internal error (a serving thread died),
+130/143 second signal.
 `;
 
 /**

@@ -197,6 +197,7 @@ export async function runServer(
     options.bufferBudget ?? DEFAULT_BUFFER_BUDGET,
   );
   const metrics = new ServerMetrics();
+  const addressLimit = newAddressLimit(options);
   stderrLines.onDrop = () => metrics.logLineDropped();
   using adminWarnings = new EventThrottle(logger);
   // The admin endpoint comes first, so that a prober sees "not ready"
@@ -212,6 +213,8 @@ export async function runServer(
           bufferBytes: budget.inUse,
           udp: options.udp ?? false,
           tls: tls !== undefined,
+          ...(addressLimit !== undefined &&
+            { perIpUncounted: addressLimit.uncounted }),
         }),
       metricsContentType: PROMETHEUS_CONTENT_TYPE,
       // The message only, never the stack: mapping a stack needs a file
@@ -228,6 +231,7 @@ export async function runServer(
     ...(tls !== undefined && { tls }),
     budget,
     metrics,
+    ...(addressLimit !== undefined && { addressLimit }),
   });
   const service = await startServing(settings, workers, logger);
   const { stream, datagram } = service.addresses;
@@ -325,29 +329,42 @@ async function drain(
 }
 
 /**
+ * The per-address limit, if asked for: with room for every connection the
+ * server may hold, so that no address goes uncounted; without a
+ * connection limit, the table's default size.
+ */
+function newAddressLimit(options: RunServerOptions): AddressLimit | undefined {
+  if (options.maxConnectionsPerIp === undefined) return undefined;
+  const { workers = 1 } = options;
+  const perThread = Math.ceil(
+    (options.limits?.maxConnections ?? Infinity) / workers,
+  );
+  return new AddressLimit({
+    limit: options.maxConnectionsPerIp,
+    ...(options.ipv6Prefix !== undefined &&
+      { ipv6PrefixLength: options.ipv6Prefix }),
+    ...(Number.isFinite(perThread) && { capacity: perThread * workers }),
+  });
+}
+
+/**
  * What every serving thread is sent: the options in the form a thread
  * uses, with the per-thread shares of the limits and the shared memory of
  * the budget, metrics and per-address counts.
  */
 function serviceSettings(
   options: RunServerOptions,
-  shared: { tls?: TlsSettings; budget: BufferBudget; metrics: ServerMetrics },
+  shared: {
+    tls?: TlsSettings;
+    budget: BufferBudget;
+    metrics: ServerMetrics;
+    addressLimit?: AddressLimit;
+  },
 ): ServiceSettings {
   const { workers = 1 } = options;
   const maxConnectionsPerThread = Math.ceil(
     (options.limits?.maxConnections ?? Infinity) / workers,
   );
-  const addressLimit = options.maxConnectionsPerIp === undefined
-    ? undefined
-    : new AddressLimit({
-      limit: options.maxConnectionsPerIp,
-      ...(options.ipv6Prefix !== undefined &&
-        { ipv6PrefixLength: options.ipv6Prefix }),
-      // Room for every connection the server may hold, so that no address
-      // goes uncounted; without a connection limit, the table's default.
-      ...(Number.isFinite(maxConnectionsPerThread) &&
-        { capacity: maxConnectionsPerThread * workers }),
-    });
   return {
     endpoint: options.endpoint,
     tcp: options.tcp ?? true,
@@ -369,8 +386,8 @@ function serviceSettings(
       },
     }),
     ...(options.access !== undefined && { access: options.access }),
-    ...(addressLimit !== undefined &&
-      { addressLimit: addressLimit.toShared() }),
+    ...(shared.addressLimit !== undefined &&
+      { addressLimit: shared.addressLimit.toShared() }),
     log: options.log ?? {},
   };
 }

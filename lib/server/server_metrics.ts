@@ -68,6 +68,11 @@ export interface ScrapeExtras {
   udp: boolean;
   /** Whether TLS is served (its metrics appear only then). */
   tls: boolean;
+  /**
+   * Connections admitted without being counted by the per-address limit
+   * (a full table), when there is a limit (the metric appears only then).
+   */
+  perIpUncounted?: number;
 }
 
 /**
@@ -265,6 +270,13 @@ export class ServerMetrics {
       get(DURATION_SUM_US) / 1e6,
       get(DURATION_COUNT),
     );
+    if (extras.perIpUncounted !== undefined) {
+      text.counter(
+        "echo_per_ip_uncounted_total",
+        "Connections admitted uncounted because the per-address table was full.",
+        extras.perIpUncounted,
+      );
+    }
     if (extras.tls) {
       text.counter(
         "echo_tls_handshake_failures_total",
