@@ -207,29 +207,9 @@ export function parseServerArgs(args: string[]): ServerCommand {
     text("workers") ?? "1",
     parseWorkers,
   );
-  if (workers > 1 && values.unix !== undefined) {
-    throw new UsageError(
-      "--workers: more than 1 needs a TCP port, not --unix: see --help",
-    );
-  }
   const udp = values.udp === true;
-  if (values["no-tcp"] === true && !udp) {
-    throw new UsageError("--no-tcp: only with --udp: see --help");
-  }
-  if (udp && values.unix !== undefined) {
-    throw new UsageError(
-      "--udp: needs a host and port, not --unix: see --help",
-    );
-  }
   const tls = parseTlsFlags(values);
-  if (tls !== undefined && values.unix !== undefined) {
-    throw new UsageError(
-      "--tls: needs a host and port, not --unix: see --help",
-    );
-  }
-  if (values.alpn !== undefined && tls === undefined) {
-    throw new UsageError("--alpn: only with --tls or --tls-cert: see --help");
-  }
+  checkCombinations(values, { workers, udp, tls });
   const maxPerIp = text("max-connections-per-ip");
   const alpn = text("alpn");
   const proxyProtocol = parseProxyFlags(values);
@@ -285,6 +265,35 @@ export function parseServerArgs(args: string[]): ServerCommand {
       ...(admin !== undefined && { admin }),
     },
   };
+}
+
+/** Flags that cannot go together, refused with the one that is wrong. */
+function checkCombinations(
+  values: ParsedFlags["values"],
+  chosen: { workers: number; udp: boolean; tls: TlsSource | undefined },
+): void {
+  const unix = values.unix !== undefined;
+  if (chosen.workers > 1 && unix) {
+    throw new UsageError(
+      "--workers: more than 1 needs a TCP port, not --unix: see --help",
+    );
+  }
+  if (values["no-tcp"] === true && !chosen.udp) {
+    throw new UsageError("--no-tcp: only with --udp: see --help");
+  }
+  if (chosen.udp && unix) {
+    throw new UsageError(
+      "--udp: needs a host and port, not --unix: see --help",
+    );
+  }
+  if (chosen.tls !== undefined && unix) {
+    throw new UsageError(
+      "--tls: needs a host and port, not --unix: see --help",
+    );
+  }
+  if (values.alpn !== undefined && chosen.tls === undefined) {
+    throw new UsageError("--alpn: only with --tls or --tls-cert: see --help");
+  }
 }
 
 /** The timeouts and the connection limit, with their defaults. */

@@ -30,7 +30,7 @@ import {
   generateSelfSigned,
 } from "../tls/mod.ts";
 import { type AccessRules, AddressLimit } from "../access/mod.ts";
-import { startAdminServer } from "../admin/mod.ts";
+import { type AdminServer, startAdminServer } from "../admin/mod.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
@@ -199,14 +199,13 @@ export async function runServer(
   const metrics = new ServerMetrics();
   const addressLimit = newAddressLimit(options);
   stderrLines.onDrop = () => metrics.logLineDropped();
-  using adminWarnings = new EventThrottle(logger);
   // The admin endpoint comes first, so that a prober sees "not ready"
   // until the listeners are up, and "ready" ends when the drain begins.
   let ready = false;
+  using adminWarnings = new EventThrottle(logger);
   await using admin = options.admin === undefined
     ? undefined
-    : startAdminServer({
-      ...options.admin,
+    : startAdmin(options.admin, {
       ready: () => ready,
       metrics: () =>
         metrics.render({
@@ -216,16 +215,7 @@ export async function runServer(
           ...(addressLimit !== undefined &&
             { perIpUncounted: addressLimit.uncounted }),
         }),
-      metricsContentType: PROMETHEUS_CONTENT_TYPE,
-      // The message only, never the stack: mapping a stack needs a file
-      // descriptor, exactly what is missing when accept fails for lack
-      // of them.
-      onAcceptError: ({ kind, error, retryMs }) =>
-        adminWarnings.event("admin-accept-error", {
-          kind,
-          error: error instanceof Error ? error.message : String(error),
-          retry_ms: retryMs,
-        }),
+      warnings: adminWarnings,
     });
   const settings = serviceSettings(options, {
     ...(tls !== undefined && { tls }),
@@ -248,30 +238,12 @@ export async function runServer(
     ...(admin !== undefined && { admin: admin.addr }),
   });
   ready = true;
-  if (
-    datagram !== undefined &&
-    !isLoopback((datagram as Deno.NetAddr).hostname)
-  ) {
-    logger.event("warning", {
-      message:
-        "UDP echo on a non-loopback address can be used for reflection attacks; --udp-rate caps each source",
-      udp_rate_per_s: options.udpRate,
-    });
-  }
+  if (datagram !== undefined) warnIfReflectable(datagram, options, logger);
 
   // Serve until the signal, or until a serving thread dies: then the
   // process must not go on answering health checks with nothing behind
   // them, so it stops and fails (a supervisor restarts it).
-  const failure = await Promise.race([
-    signal?.aborted
-      ? undefined
-      : new Promise<undefined>((resolve) =>
-        signal?.addEventListener("abort", () => resolve(undefined), {
-          once: true,
-        })
-      ),
-    service.failed,
-  ]);
+  const failure = await untilStopOrFailure(signal, service.failed);
   if (failure !== undefined) {
     ready = false;
     service.terminate();
@@ -326,6 +298,65 @@ async function drain(
     });
   }
   return totals;
+}
+
+/** Warns that UDP echo reachable from other hosts can reflect traffic. */
+function warnIfReflectable(
+  datagram: Deno.Addr,
+  options: RunServerOptions,
+  logger: Logger,
+): void {
+  if (isLoopback((datagram as Deno.NetAddr).hostname)) return;
+  logger.event("warning", {
+    message:
+      "UDP echo on a non-loopback address can be used for reflection attacks; --udp-rate caps each source",
+    udp_rate_per_s: options.udpRate,
+  });
+}
+
+/**
+ * Resolves when `signal` aborts (undefined) or a serving thread fails
+ * (its error), whichever comes first.
+ */
+function untilStopOrFailure(
+  signal: AbortSignal | undefined,
+  failed: Promise<Error>,
+): Promise<Error | undefined> {
+  if (signal?.aborted) return Promise.resolve(undefined);
+  return Promise.race([
+    new Promise<undefined>((resolve) =>
+      signal?.addEventListener("abort", () => resolve(undefined), {
+        once: true,
+      })
+    ),
+    failed,
+  ]);
+}
+
+/** The admin endpoint, its accept errors logged through `warnings`. */
+function startAdmin(
+  address: { hostname: string; port: number },
+  state: {
+    ready: () => boolean;
+    metrics: () => string;
+    warnings: EventThrottle;
+  },
+): AdminServer {
+  return startAdminServer({
+    ...address,
+    ready: state.ready,
+    metrics: state.metrics,
+    metricsContentType: PROMETHEUS_CONTENT_TYPE,
+    // The message only, never the stack: mapping a stack needs a file
+    // descriptor, exactly what is missing when accept fails for lack of
+    // them.
+    onAcceptError: ({ kind, error, retryMs }) =>
+      state.warnings.event("admin-accept-error", {
+        kind,
+        error: error instanceof Error ? error.message : String(error),
+        retry_ms: retryMs,
+      }),
+  });
 }
 
 /**
