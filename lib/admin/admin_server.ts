@@ -148,6 +148,9 @@ interface Slot {
  * assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
  * ```
  */
+// One function on purpose: the accept loop, the slots and their eviction
+// share one set of connections; request parsing and routing are in
+// _request_head.ts and _routes.ts.
 export function startAdminServer(options: AdminServerOptions): AdminServer {
   const {
     maxConnections = 256,

@@ -150,6 +150,9 @@ function ignore(): void {}
  * report.perSecond; // round trips per second
  * ```
  */
+// One function on purpose: set-up, the run and the report share the
+// connections, the progress and the warm-up state; the per-connection loops
+// are functions of their own below.
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const {
     endpoint,

@@ -71,6 +71,8 @@ export interface Failure {
  * failure.exitCode; // 4
  * ```
  */
+// One function on purpose: it is a table of cases, error class → message
+// and exit code, that reads best in one place.
 export function describeNetworkError(error: unknown, address: string): Failure {
   const detail = error instanceof Error ? error.message : String(error);
   if (

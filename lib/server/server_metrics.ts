@@ -221,6 +221,7 @@ export class ServerMetrics {
    * @param extras Budget in use; which protocols are served.
    * @returns The exposition text.
    */
+  // One method on purpose: the metrics in the order they are exposed.
   render(extras: ScrapeExtras): string {
     const get = (index: number) => this.#counters.get(index);
     const text = new PrometheusText();

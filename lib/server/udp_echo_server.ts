@@ -83,6 +83,8 @@ export interface UdpSummary {
  * await done;
  * ```
  */
+// One function on purpose: one receive loop whose arms (oversized, rate
+// limited, echoed, failed) read best side by side.
 export async function serveUdpEcho(
   socket: Deno.DatagramConn,
   options: ServeUdpEchoOptions = {},

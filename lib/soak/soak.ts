@@ -148,6 +148,9 @@ export interface SoakTally {
  * // tally.tcpProbe.failed, tally.fakeProxyEchoed: 0 when all is well
  * ```
  */
+// One function on purpose: it starts every kind of peer and probe against
+// one stop signal and gathers their tallies; each kind is its own function
+// in hostile_peers.ts and probe.ts.
 export async function runSoak(options: SoakOptions): Promise<SoakTally> {
   const mix = options.mix ?? DEFAULT_SOAK_MIX;
   const stop = new AbortController();
