@@ -337,42 +337,32 @@ Deno.test("deno task serve reads --tls-cert and --tls-key, and deno task client 
   ]);
   assert.equal(await tlsEcho(server.port, files.cert, "task"), "task");
   const port = String(server.port);
-  const client = await runScript(
-    CLIENT_SCRIPT,
-    [
-      "--tls",
-      "--ca",
-      files.certFile,
-      "--port",
-      port,
-      "hello",
-    ],
-    undefined,
-    taskFlags("client"),
-  );
+  const client = await runUnder(taskFlags("client"), CLIENT_SCRIPT, [
+    "--tls",
+    "--ca",
+    files.certFile,
+    "--port",
+    port,
+    "hello",
+  ]);
   assert.equal(client.code, 0, client.stderr);
-  assert.equal(new TextDecoder().decode(client.stdout), "hello\n");
-  const ping = await runScript(
-    CLIENT_SCRIPT,
-    [
-      "ping",
-      "--tls",
-      "--ca",
-      files.certFile,
-      "--port",
-      port,
-      "-c",
-      "2",
-      "-i",
-      "10ms",
-      "--json",
-    ],
-    undefined,
-    taskFlags("client"),
-  );
+  assert.equal(client.stdout, "hello\n");
+  const ping = await runUnder(taskFlags("client"), CLIENT_SCRIPT, [
+    "ping",
+    "--tls",
+    "--ca",
+    files.certFile,
+    "--port",
+    port,
+    "-c",
+    "2",
+    "-i",
+    "10ms",
+    "--json",
+  ]);
   assert.equal(ping.code, 0, ping.stderr);
   assert.equal(
-    JSON.parse(new TextDecoder().decode(ping.stdout)).received,
+    JSON.parse(ping.stdout).received,
     2,
   );
   assert.equal(await server.stop(), 0);
@@ -455,33 +445,28 @@ Deno.test("echo-client and bench --mode connect through deno task client reach a
   await using files = await fixture();
   const path = `${files.dir}/echo.sock`;
   await using server = await serveTask(["--unix", path]);
-  const client = await runScript(
-    CLIENT_SCRIPT,
-    ["--unix", path, "over", "unix"],
-    undefined,
-    taskFlags("client"),
-  );
+  const client = await runUnder(taskFlags("client"), CLIENT_SCRIPT, [
+    "--unix",
+    path,
+    "over",
+    "unix",
+  ]);
   assert.equal(client.code, 0, client.stderr);
-  assert.equal(new TextDecoder().decode(client.stdout), "over unix\n");
-  const bench = await runScript(
-    CLIENT_SCRIPT,
-    [
-      "bench",
-      "--unix",
-      path,
-      "--mode",
-      "connect",
-      "--count",
-      "20",
-      "--json",
-      "--quiet",
-    ],
-    undefined,
-    taskFlags("client"),
-  );
+  assert.equal(client.stdout, "over unix\n");
+  const bench = await runUnder(taskFlags("client"), CLIENT_SCRIPT, [
+    "bench",
+    "--unix",
+    path,
+    "--mode",
+    "connect",
+    "--count",
+    "20",
+    "--json",
+    "--quiet",
+  ]);
   assert.equal(bench.code, 0, bench.stderr);
   assert.equal(
-    JSON.parse(new TextDecoder().decode(bench.stdout)).completed,
+    JSON.parse(bench.stdout).completed,
     20,
   );
   assert.equal(await server.stop(), 0);
