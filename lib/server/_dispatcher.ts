@@ -79,7 +79,8 @@ export class Dispatcher implements Disposable {
       options.addressLimit,
       options.proxyProtocol,
     );
-    this.#handshakeTimeout = options.handshakeTimeout ?? 0;
+    const limits = options.limits ?? {};
+    this.#handshakeTimeout = limits.handshakeTimeout ?? 0;
     this.#headerOptions = {
       timeout: this.#handshakeTimeout > 0
         ? this.#handshakeTimeout
@@ -89,10 +90,10 @@ export class Dispatcher implements Disposable {
     this.#connectionOptions = {
       signal: this.#drainDeadline.signal,
       budget: options.budget ?? new BufferBudget(DEFAULT_BUFFER_BUDGET),
-      ...(options.maxBufferSize !== undefined &&
-        { maxBufferSize: options.maxBufferSize }),
-      ...(options.idleTimeout !== undefined &&
-        { idleTimeout: options.idleTimeout }),
+      ...(limits.maxBufferSize !== undefined &&
+        { maxBufferSize: limits.maxBufferSize }),
+      ...(limits.idleTimeout !== undefined &&
+        { idleTimeout: limits.idleTimeout }),
     };
   }
 
@@ -109,7 +110,7 @@ export class Dispatcher implements Disposable {
 
   /** Takes over an accepted connection: refuses it, or serves it. */
   accept(conn: StreamConn): void {
-    const maxConnections = this.#options.maxConnections ?? Infinity;
+    const maxConnections = this.#options.limits?.maxConnections ?? Infinity;
     if (this.#open >= maxConnections) {
       this.#refuse(conn, {
         reason: "max-connections",
@@ -135,7 +136,7 @@ export class Dispatcher implements Disposable {
   async drain(): Promise<ServeSummary> {
     this.#stopped = true;
     if (this.#open > 0) {
-      const drainTimeout = this.#options.drainTimeout ??
+      const drainTimeout = this.#options.limits?.drainTimeout ??
         DEFAULT_DRAIN_TIMEOUT_MS;
       this.#logger.event("draining", {
         connections: this.#open,

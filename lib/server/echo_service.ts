@@ -119,7 +119,7 @@ export async function startEchoService(
   });
   const serving = Promise.all([
     stream === undefined ? undefined : serveEcho(stream, {
-      ...settings.limits,
+      limits: settings.limits,
       budget: BufferBudget.fromShared(settings.budget),
       signal: stop.signal,
       logger,

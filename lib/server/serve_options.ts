@@ -16,11 +16,12 @@ import type { ServerMetrics } from "./server_metrics.ts";
 /** How long open connections may finish after shutdown begins, by default. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
 
-/** Options for `serveEcho`. */
-export interface ServeEchoOptions
+/**
+ * The limits and timeouts of serving: one object from the command line to
+ * every serving thread.
+ */
+export interface ServeLimits
   extends Pick<EchoConnectionOptions, "maxBufferSize" | "idleTimeout"> {
-  /** Aborting it stops accepting and starts the drain. */
-  signal?: AbortSignal;
   /**
    * After shutdown begins, open connections may finish for this many ms;
    * then they are closed with reason `shutdown`.
@@ -30,7 +31,8 @@ export interface ServeEchoOptions
   /**
    * For a TLS listener: close a client that has not completed the handshake
    * within this many ms, so a silent or non-TLS peer cannot hold a slot;
-   * `0` never does. Ignored for plain connections.
+   * `0` never does. Ignored for plain connections. PROXY headers must
+   * arrive within it too (10 s without one).
    * @default {0}
    */
   handshakeTimeout?: number;
@@ -39,6 +41,14 @@ export interface ServeEchoOptions
    * @default {Infinity}
    */
   maxConnections?: number;
+}
+
+/** Options for `serveEcho`. */
+export interface ServeEchoOptions {
+  /** Aborting it stops accepting and starts the drain. */
+  signal?: AbortSignal;
+  /** Timeouts and the connection limit. @default {no limits} */
+  limits?: ServeLimits;
   /**
    * The budget all connection buffers grow from (share one between
    * workers); a buffer grows only while it has room.
@@ -54,10 +64,10 @@ export interface ServeEchoOptions
   metrics?: ServerMetrics;
   /**
    * Connections from trusted proxies start with a PROXY header (v1 or v2),
-   * complete within `handshakeTimeout` (or 10 s without one); its source
-   * address is the client's from then on. Without a valid header they are
-   * closed at once, nothing echoed. Anyone else is served under its own
-   * address, and closed if it sends a header.
+   * complete within `limits.handshakeTimeout` (or 10 s without one); its
+   * source address is the client's from then on. Without a valid header
+   * they are closed at once, nothing echoed. Anyone else is served under
+   * its own address, and closed if it sends a header.
    * @default {no PROXY protocol}
    */
   proxyProtocol?: ProxyProtocolOptions;
@@ -66,16 +76,6 @@ export interface ServeEchoOptions
   /** Connections one address may hold at once (shared by every worker). */
   addressLimit?: AddressLimit;
 }
-
-/** The limits and timeouts of serving, shared by every worker. */
-export type ServeLimits = Pick<
-  ServeEchoOptions,
-  | "idleTimeout"
-  | "maxConnections"
-  | "drainTimeout"
-  | "maxBufferSize"
-  | "handshakeTimeout"
->;
 
 /** Totals over the server's lifetime. */
 export interface ServeSummary {

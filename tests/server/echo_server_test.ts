@@ -108,7 +108,7 @@ Deno.test("a peer that resets mid-stream ends only its own connection", async ()
 });
 
 Deno.test("idle timeout closes a silent connection with reason idle-timeout", async () => {
-  await using server = startEchoServer({ idleTimeout: 100 });
+  await using server = startEchoServer({ limits: { idleTimeout: 100 } });
   using conn = await connect(server.port);
   assert.equal(await ping(conn), "ping");
   // The server closes it: the read ends with EOF, no sleep needed.
@@ -119,7 +119,7 @@ Deno.test("idle timeout closes a silent connection with reason idle-timeout", as
 });
 
 Deno.test("idle timeout spares a connection that keeps talking", async () => {
-  await using server = startEchoServer({ idleTimeout: 400 });
+  await using server = startEchoServer({ limits: { idleTimeout: 400 } });
   using conn = await connect(server.port);
   const started = performance.now();
   // Talk every 40 ms for well over the timeout.
@@ -131,7 +131,7 @@ Deno.test("idle timeout spares a connection that keeps talking", async () => {
 });
 
 Deno.test("max connections refuses the extra connection and keeps serving the others", async () => {
-  await using server = startEchoServer({ maxConnections: 2 });
+  await using server = startEchoServer({ limits: { maxConnections: 2 } });
   const first = await connect(server.port);
   const second = await connect(server.port);
   assert.equal(await ping(first, "one"), "one");
@@ -157,7 +157,7 @@ Deno.test("max connections refuses the extra connection and keeps serving the ot
 });
 
 Deno.test("shutdown stops accepting but lets an active transfer finish", async () => {
-  await using server = startEchoServer({ drainTimeout: 10_000 });
+  await using server = startEchoServer({ limits: { drainTimeout: 10_000 } });
   using conn = await connect(server.port);
   const data = randomBytes(4 * 1024 * 1024);
   assert.equal(await ping(conn, "x"), "x");
@@ -170,7 +170,7 @@ Deno.test("shutdown stops accepting but lets an active transfer finish", async (
 });
 
 Deno.test("shutdown closes connections still open at the drain deadline", async () => {
-  await using server = startEchoServer({ drainTimeout: 50 });
+  await using server = startEchoServer({ limits: { drainTimeout: 50 } });
   using conn = await connect(server.port);
   assert.equal(await ping(conn), "ping");
   server.stop.abort();

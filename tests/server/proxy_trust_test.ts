@@ -120,9 +120,8 @@ Deno.test("a trusted proxy must send a header, unless the PROXY protocol is opti
 Deno.test("connections waiting for a header count against the untrusted sender's own address, so a valid client still gets in", async () => {
   await using server = startEchoServer({
     proxyProtocol: { trustedProxies: [parseCidr("127.0.0.2")] },
-    maxConnections: 10,
+    limits: { maxConnections: 10, handshakeTimeout: 60_000 },
     addressLimit: new AddressLimit({ limit: 2 }),
-    handshakeTimeout: 60_000,
   });
   const attacker = [];
   for (let i = 0; i < 10; i++) {
@@ -143,7 +142,7 @@ Deno.test("connections waiting for a header count against the untrusted sender's
 Deno.test("a trusted proxy's connections waiting for their header are capped", async () => {
   await using server = startEchoServer({
     proxyProtocol: { maxPending: 2 },
-    handshakeTimeout: 60_000,
+    limits: { handshakeTimeout: 60_000 },
   });
   const pending = [
     await holdFrom(server.port, "127.0.0.1", encoder.encode("PROXY ")),
@@ -177,8 +176,7 @@ Deno.test("a trusted proxy's connections waiting for their header are capped", a
 Deno.test("a header still pending when the drain deadline passes does not hold up shutdown", async () => {
   const server = startEchoServer({
     proxyProtocol: {},
-    handshakeTimeout: 600_000,
-    drainTimeout: 50,
+    limits: { handshakeTimeout: 600_000, drainTimeout: 50 },
   });
   const waiting = await holdFrom(
     server.port,

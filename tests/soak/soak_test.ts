@@ -134,7 +134,7 @@ Deno.test("a short soak with every kind of hostile peer keeps all four probes se
   const stop = new AbortController();
   const tlsDone = serveEcho(listener, {
     signal: stop.signal,
-    handshakeTimeout: 300,
+    limits: { handshakeTimeout: 300 },
     logger: new Logger({ write: () => {} }),
   });
   try {

@@ -46,7 +46,7 @@ async function startTlsServer(
   const done = serveEcho(listener, {
     logger,
     signal: stop.signal,
-    handshakeTimeout,
+    limits: { handshakeTimeout },
   });
   return {
     port: (listener.addr as Deno.NetAddr).port,
