@@ -6,54 +6,37 @@
  * @module
  */
 
-import {
-  LOG_FLUSH_TIMEOUT_MS,
-  Logger,
-  type LoggerOptions,
-  stderrLines,
-} from "../log/mod.ts";
-import { type Endpoint, openListeners, type TlsSettings } from "../net/mod.ts";
+import { LOG_FLUSH_TIMEOUT_MS, Logger, stderrLines } from "../log/mod.ts";
+import { openListeners, type TlsSettings } from "../net/mod.ts";
 import { fairnessSetting } from "../thread/mod.ts";
-import {
-  type AccessRules,
-  AddressLimit,
-  type AddressLimitShared,
-} from "../access/mod.ts";
+import { AddressLimit, type AddressLimitShared } from "../access/mod.ts";
 import { BufferBudget, type BufferBudgetShared } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import { serveEcho } from "./echo_server.ts";
-import type { ServeLimits, ServeSummary } from "./serve_options.ts";
+import type { ServeSummary } from "./serve_options.ts";
 import { serveUdpEcho, type UdpSummary } from "./udp_echo_server.ts";
-import type { ProxyProtocolOptions } from "./admission.ts";
+import type { ThreadOptions } from "./run_server_options.ts";
 
 /** Everything one thread needs to serve; plain data, so it can be posted. */
 export interface ServiceSettings {
-  /** Where to listen. */
-  endpoint: Endpoint;
-  /** Serve the stream protocol (TCP, TLS or Unix). */
-  tcp: boolean;
-  /** Serve UDP on the same port number. */
-  udp: boolean;
-  /** UDP datagrams per second per source address. */
-  udpRate?: number;
+  /**
+   * The server's options as `runServer` got them, except each thread's
+   * share of the connection limit and of the pending PROXY headers.
+   */
+  options: ThreadOptions;
+  /** Serve TLS with this material (read, or generated, and checked). */
+  tls?: TlsSettings;
+  /** What every thread counts in, as shared memory. */
+  shared: {
+    /** The server-wide buffer budget (`BufferBudget.toShared`). */
+    budget: BufferBudgetShared;
+    /** The server's metrics (`ServerMetrics.toShared`). */
+    metrics: SharedArrayBuffer;
+    /** The per-address limit (`AddressLimit.toShared`). */
+    addressLimit?: AddressLimitShared;
+  };
   /** Set `SO_REUSEPORT`, so that other threads can listen on the port. */
   reusePort: boolean;
-  /** Serve TLS with this material. */
-  tls?: TlsSettings;
-  /** Limits and timeouts. */
-  limits: ServeLimits;
-  /** The server-wide buffer budget (`BufferBudget.toShared`). */
-  budget: BufferBudgetShared;
-  /** The shared memory of the server's metrics. */
-  metrics: SharedArrayBuffer;
-  /** Which peers' PROXY headers are believed, and how they are read. */
-  proxyProtocol?: ProxyProtocolOptions;
-  /** Who may connect. */
-  access?: AccessRules;
-  /** The per-address limit, shared by every thread. */
-  addressLimit?: AddressLimitShared;
-  /** Log format and verbosity. */
-  log: Pick<LoggerOptions, "format" | "quiet">;
   /** This thread's number in log lines, when there are several. */
   worker?: number;
 }
@@ -101,39 +84,40 @@ export interface EchoService {
 export async function startEchoService(
   settings: ServiceSettings,
 ): Promise<EchoService> {
+  const { options, shared } = settings;
   const listeners = await openListeners({
-    endpoint: settings.endpoint,
-    stream: settings.tcp,
-    udp: settings.udp,
+    endpoint: options.endpoint,
+    stream: options.tcp ?? true,
+    udp: options.udp ?? false,
     reusePort: settings.reusePort,
     ...(settings.tls !== undefined && { tls: settings.tls }),
   });
   const { stream, datagram } = listeners;
   const stop = new AbortController();
-  const metrics = ServerMetrics.fromShared(settings.metrics);
+  const metrics = ServerMetrics.fromShared(shared.metrics);
   stderrLines.onDrop = () => metrics.logLineDropped();
   const logger = new Logger({
-    ...settings.log,
+    ...options.log,
     ...(settings.worker !== undefined &&
       { context: { worker: settings.worker } }),
   });
   const serving = Promise.all([
     stream === undefined ? undefined : serveEcho(stream, {
-      limits: settings.limits,
-      budget: BufferBudget.fromShared(settings.budget),
+      ...(options.limits !== undefined && { limits: options.limits }),
+      budget: BufferBudget.fromShared(shared.budget),
       signal: stop.signal,
       logger,
       metrics,
-      ...(settings.proxyProtocol !== undefined &&
-        { proxyProtocol: settings.proxyProtocol }),
-      ...(settings.access !== undefined && { access: settings.access }),
-      ...(settings.addressLimit !== undefined && {
-        addressLimit: AddressLimit.fromShared(settings.addressLimit),
+      ...(options.proxyProtocol !== undefined &&
+        { proxyProtocol: options.proxyProtocol }),
+      ...(options.access !== undefined && { access: options.access }),
+      ...(shared.addressLimit !== undefined && {
+        addressLimit: AddressLimit.fromShared(shared.addressLimit),
       }),
     }),
     datagram === undefined ? undefined : serveUdpEcho(datagram, {
       signal: stop.signal,
-      ...(settings.udpRate !== undefined && { rate: settings.udpRate }),
+      ...(options.udpRate !== undefined && { rate: options.udpRate }),
       logger,
       metrics,
     }),

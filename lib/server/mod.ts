@@ -13,6 +13,7 @@ export * from "./admission.ts";
 export * from "./udp_echo_server.ts";
 export * from "./worker_pool.ts";
 export * from "./run_server.ts";
+export * from "./run_server_options.ts";
 export * from "./buffer_budget.ts";
 export * from "./echo_service.ts";
 export * from "./server_metrics.ts";

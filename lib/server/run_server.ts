@@ -21,7 +21,6 @@ import {
   EventThrottle,
   LOG_FLUSH_TIMEOUT_MS,
   Logger,
-  type LoggerOptions,
   stderrLines,
 } from "../log/mod.ts";
 import {
@@ -29,14 +28,13 @@ import {
   fingerprint,
   generateSelfSigned,
 } from "../tls/mod.ts";
-import { type AccessRules, AddressLimit } from "../access/mod.ts";
+import { AddressLimit } from "../access/mod.ts";
 import { type AdminServer, startAdminServer } from "../admin/mod.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
-  type ServeLimits,
   type ServeSummary,
 } from "./serve_options.ts";
 import {
@@ -47,110 +45,8 @@ import {
 } from "./echo_service.ts";
 import type { UdpSummary } from "./udp_echo_server.ts";
 import { startEchoWorkers, WORKER_ROOT } from "./worker_pool.ts";
-import {
-  DEFAULT_MAX_PENDING_HEADERS,
-  type ProxyProtocolOptions,
-} from "./admission.ts";
-
-/** Where the TLS certificate comes from. */
-export type ServerTls =
-  /** A certificate chain and its private key, PEM. */
-  | { cert: string; key: string }
-  /** Generate a self-signed certificate for the names clients will dial. */
-  | { generate: true };
-
-/** Options for {@linkcode runServer}. */
-export interface RunServerOptions {
-  /** Host and port, or a Unix socket path. */
-  endpoint: Endpoint;
-  /**
-   * Timeouts and the connection limit, passed to every thread as they are
-   * (`maxConnections` is split evenly between the workers).
-   * @default {no limits, the default timeouts}
-   */
-  limits?: ServeLimits;
-  /**
-   * Serve the stream protocol (TCP, TLS or Unix).
-   * @default {true}
-   */
-  tcp?: boolean;
-  /**
-   * Also serve UDP echo on the same port number.
-   * @default {false}
-   */
-  udp?: boolean;
-  /**
-   * UDP datagrams per second echoed per source address.
-   * @default {1000}
-   */
-  udpRate?: number;
-  /**
-   * Bytes all connection buffers together may grow to beyond their first
-   * 256 B each (all workers share it).
-   * @default {67108864}
-   */
-  bufferBudget?: number;
-  /** Serve TLS on the stream listener. */
-  tls?: ServerTls;
-  /** With TLS: ALPN protocols to offer, most preferred first. */
-  alpn?: string[];
-  /**
-   * Event loops (threads) sharing the port through `SO_REUSEPORT`;
-   * `maxConnections` is split evenly between them.
-   * @default {1}
-   */
-  workers?: number;
-  /**
-   * Log format and verbosity; lines go to stderr.
-   * @default {text, per-connection lines included}
-   */
-  log?: Pick<LoggerOptions, "format" | "quiet">;
-  /**
-   * Connections from trusted proxies start with a PROXY header (v1 or v2);
-   * its source address is the client's. Anyone else is served under its
-   * own address and refused if it sends a header. With TLS, the header
-   * comes before the handshake, as load balancers in TCP mode send it.
-   * `maxPending` is split evenly between the workers, like
-   * `maxConnections`.
-   * @default {no PROXY protocol}
-   */
-  proxyProtocol?: ProxyProtocolOptions;
-  /** Who may connect, by effective client address. @default {everyone} */
-  access?: AccessRules;
-  /** Connections one client address may hold at once. @default {no limit} */
-  maxConnectionsPerIp?: number;
-  /**
-   * For `maxConnectionsPerIp`, IPv6 clients count per prefix of this many
-   * bits: one host is usually given a /64.
-   * @default {64}
-   */
-  ipv6Prefix?: number;
-  /**
-   * Serve `/healthz`, `/readyz` and `/metrics` over HTTP here.
-   * @default {no admin endpoint}
-   */
-  admin?: { hostname: string; port: number };
-  /** Aborting it starts the drain; its reason (e.g. `"SIGTERM"`) is logged. */
-  signal?: AbortSignal;
-  /**
-   * Called once everything listens, before serving starts; resolve it to
-   * go on. Runs before any connection is served, so what it prints comes
-   * first.
-   */
-  onListening?: (listening: Listening) => void | Promise<void>;
-}
-
-/** What the server listens on, for {@linkcode RunServerOptions.onListening}. */
-export interface Listening {
-  /** The stream listener's address (the bound port, or the socket path). */
-  stream?: Deno.Addr;
-  /** The UDP socket's address. */
-  datagram?: Deno.Addr;
-  /** With TLS: the certificate served (PEM) and its SHA-256 fingerprint. */
-  tls?: { cert: string; fingerprint: string };
-  /** The admin endpoint's address, when there is one. */
-  admin?: Deno.NetAddr;
-}
+import type { RunServerOptions, ThreadOptions } from "./run_server_options.ts";
+import { DEFAULT_MAX_PENDING_HEADERS } from "./admission.ts";
 
 /** Totals over the server's lifetime, all workers included. */
 export interface ServerSummary extends ServeSummary {
@@ -396,30 +292,35 @@ function serviceSettings(
   const maxConnectionsPerThread = Math.ceil(
     (options.limits?.maxConnections ?? Infinity) / workers,
   );
+  const { proxyProtocol } = options;
   return {
-    endpoint: options.endpoint,
-    tcp: options.tcp ?? true,
-    udp: options.udp ?? false,
-    ...(options.udpRate !== undefined && { udpRate: options.udpRate }),
-    reusePort: false,
+    options: {
+      endpoint: options.endpoint,
+      ...(options.tcp !== undefined && { tcp: options.tcp }),
+      ...(options.udp !== undefined && { udp: options.udp }),
+      ...(options.udpRate !== undefined && { udpRate: options.udpRate }),
+      // The limits as given, but each thread's share of the connections.
+      limits: { ...options.limits, maxConnections: maxConnectionsPerThread },
+      ...(proxyProtocol !== undefined && {
+        proxyProtocol: {
+          ...proxyProtocol,
+          maxPending: Math.ceil(
+            (proxyProtocol.maxPending ?? DEFAULT_MAX_PENDING_HEADERS) /
+              workers,
+          ),
+        },
+      }),
+      ...(options.access !== undefined && { access: options.access }),
+      ...(options.log !== undefined && { log: options.log }),
+    } satisfies ThreadOptions,
     ...(shared.tls !== undefined && { tls: shared.tls }),
-    // The limits as given, but each thread's share of the connections.
-    limits: { ...options.limits, maxConnections: maxConnectionsPerThread },
-    budget: shared.budget.toShared(),
-    metrics: shared.metrics.toShared(),
-    ...(options.proxyProtocol !== undefined && {
-      proxyProtocol: {
-        ...options.proxyProtocol,
-        maxPending: Math.ceil(
-          (options.proxyProtocol.maxPending ?? DEFAULT_MAX_PENDING_HEADERS) /
-            workers,
-        ),
-      },
-    }),
-    ...(options.access !== undefined && { access: options.access }),
-    ...(shared.addressLimit !== undefined &&
-      { addressLimit: shared.addressLimit.toShared() }),
-    log: options.log ?? {},
+    shared: {
+      budget: shared.budget.toShared(),
+      metrics: shared.metrics.toShared(),
+      ...(shared.addressLimit !== undefined &&
+        { addressLimit: shared.addressLimit.toShared() }),
+    },
+    reusePort: false,
   };
 }
 

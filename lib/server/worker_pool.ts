@@ -62,10 +62,9 @@ export interface EchoWorkers {
  * import { ServerMetrics } from "./server_metrics.ts";
  * const budget = new BufferBudget(1 << 26);
  * const workers = await startEchoWorkers({
- *   endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
- *   tcp: true, udp: false, reusePort: false, limits: {}, log: {},
- *   budget: budget.toShared(),
- *   metrics: new ServerMetrics().toShared(),
+ *   options: { endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 } },
+ *   shared: { budget: budget.toShared(), metrics: new ServerMetrics().toShared() },
+ *   reusePort: false,
  * }, 1);
  * await workers.stop();
  * ```
@@ -90,7 +89,7 @@ export async function startEchoWorkers(
       WorkerReport,
       { type: "listening" }
     >;
-    const { endpoint } = settings;
+    const { endpoint } = settings.options;
     const port = (addresses.stream as Deno.NetAddr | undefined)?.port;
     if (several && port !== undefined && endpoint.transport === "tcp") {
       await Promise.all(
@@ -101,8 +100,12 @@ export async function startEchoWorkers(
             type: "start",
             settings: {
               ...settings,
-              endpoint: { ...endpoint, port },
-              udp: false,
+              // The port the first one was given; UDP is the first one's.
+              options: {
+                ...settings.options,
+                endpoint: { ...endpoint, port },
+                udp: false,
+              },
               reusePort: true,
               worker: i + 2,
             },

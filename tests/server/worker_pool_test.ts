@@ -9,14 +9,14 @@ Deno.test("a serving thread that dies after starting is reported, so the server 
   const budget = new BufferBudget(1 << 20);
   const workers = await startEchoWorkers(
     {
-      endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
-      tcp: true,
-      udp: false,
+      options: {
+        endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+      },
+      shared: {
+        budget: budget.toShared(),
+        metrics: new ServerMetrics().toShared(),
+      },
       reusePort: false,
-      limits: {},
-      log: {},
-      budget: budget.toShared(),
-      metrics: new ServerMetrics().toShared(),
     },
     1,
     new URL("./_failing_worker.ts", import.meta.url),
