@@ -102,6 +102,11 @@ async function startTls(
   tls: TlsClientOptions,
   signal: AbortSignal,
 ): Promise<Deno.TlsConn> {
+  // Without it, a record written while an earlier one is unacknowledged
+  // (the first message after the handshake) waits for the server's delayed
+  // ACK: 40 ms on every new TLS connection. The TLS connection cannot set
+  // it later, so it is set on the TCP socket first.
+  (conn as Deno.TcpConn).setNoDelay(true);
   const tlsConn = await Deno.startTls(conn as Deno.TcpConn, {
     hostname: tls.serverName ?? endpoint.hostname,
     ...(tls.caCerts !== undefined && { caCerts: tls.caCerts }),
