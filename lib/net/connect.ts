@@ -140,25 +140,61 @@ export function describeTlsFailure(error: unknown, address: string): unknown {
   const refused = /invalid peer certificate: (.*)$/.exec(detail)?.[1];
   if (refused === undefined) return error;
   const prefix = `TLS verification failed for "${address}"`;
-  if (/UnknownIssuer/.test(refused)) {
-    return new TlsVerificationError(
-      `${prefix}: unknown issuer: trust the server's certificate or its CA with --ca FILE`,
-    );
-  }
   const name =
     /not valid for name "([^"]*)"(?:; certificate is only valid for (.*))?/
       .exec(refused);
   if (name !== null) {
+    const valid = name[2] === undefined
+      ? ""
+      : ` (only for ${namesOf(name[2])})`;
     return new TlsVerificationError(
-      `${prefix}: name mismatch: the certificate is not valid for "${name[1]}"${
-        name[2] === undefined ? "" : ` (only for ${name[2]})`
-      }; pick the name with --servername`,
+      `${prefix}: name mismatch: the certificate is not valid for "${
+        name[1]
+      }"${valid}; pick the name with --servername`,
     );
   }
-  if (/expired/i.test(refused)) {
-    return new TlsVerificationError(`${prefix}: the certificate has expired`);
-  }
-  return new TlsVerificationError(`${prefix}: ${refused}`);
+  const reason = VERIFICATION_REASONS.find(([pattern]) => pattern.test(refused))
+    ?.[1];
+  return new TlsVerificationError(`${prefix}: ${reason ?? refused}`);
+}
+
+/**
+ * What rustls' certificate errors mean, in words, with the next step: a
+ * pattern of its message, and the reason to print.
+ */
+const VERIFICATION_REASONS: readonly [RegExp, string][] = [
+  [
+    /UnknownIssuer/,
+    "unknown issuer: trust the server's certificate or its CA with --ca FILE",
+  ],
+  [
+    /CaUsedAsEndEntity/,
+    "the server's certificate is a CA certificate (basicConstraints CA:TRUE, the default of openssl req -x509): make one with -addext basicConstraints=critical,CA:FALSE (see the README)",
+  ],
+  [/expired/i, "the certificate has expired"],
+  [/NotValidYet/i, "the certificate is not valid yet: check the clocks"],
+  [
+    /InvalidPurpose/i,
+    "the certificate is not for TLS servers (its extendedKeyUsage lacks serverAuth)",
+  ],
+  [/Revoked/i, "the certificate has been revoked"],
+  [
+    /BadSignature|UnsupportedSignatureAlgorithm/i,
+    "the certificate's signature does not verify (or uses an algorithm TLS clients refuse)",
+  ],
+  [/BadEncoding/i, "the certificate cannot be decoded"],
+];
+
+/**
+ * rustls' list of names (`IpAddress(127.0.0.1), DnsName("localhost") or
+ * IpAddress(0::1)`) as a person writes them: `127.0.0.1, localhost or
+ * 0::1`.
+ */
+function namesOf(list: string): string {
+  return list.replace(/DnsName\("([^"]*)"\)/g, "$1").replace(
+    /IpAddress\(([^)]*)\)/g,
+    "$1",
+  );
 }
 
 function connectOnce(
