@@ -21,7 +21,8 @@
  * @module
  */
 
-import { parseFlags } from "../lib/cli/mod.ts";
+import type { ParsedFlags } from "../lib/cli/mod.ts";
+import { runTool } from "./_tool_command.ts";
 import { V8_FLAGS } from "./compile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -250,11 +251,35 @@ function rate(report: BenchReport): string {
     : `${Math.round(report.per_s).toLocaleString("en-US")}/s`;
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    "c-peer": { type: "string" },
-    "c-load": { type: "string" },
+const HELP =
+  `deno task bench: our server and the C epoll server of the measuring kit
+(../shared/bench, when it is built) under echo-client bench, side by side
+
+Usage: deno task bench [--c-peer PATH] [--c-load PATH]
+
+Options:
+  --c-peer PATH   The C echo server to compare with, run as PATH PORT 127.0.0.1
+                  (default: ../shared/bench/peers/c_epoll_echo, if built)
+  --c-load PATH   The kit's C load generator, for a second table that puts
+                  echo-client bench next to it (default: ../shared/bench/echoload)
+  -h, --help      Show this help
+
+Prints markdown tables: rates, p99 and p99.9 per cell. Exit codes: 0 done,
+1 a load run failed, 2 usage.
+`;
+
+function main(args: string[]): Promise<number> {
+  return runTool(args, {
+    help: HELP,
+    flags: { "c-peer": { type: "string" }, "c-load": { type: "string" } },
+    run: compareServers,
   });
+}
+
+/** The benchmark, with the flags' values; the exit code. */
+async function compareServers(
+  values: ParsedFlags["values"],
+): Promise<number> {
   const cPath = (values["c-peer"] as string | undefined) ??
     (exists(KIT_C_PEER) ? KIT_C_PEER : undefined);
   const cLoadPath = (values["c-load"] as string | undefined) ??

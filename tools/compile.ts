@@ -14,6 +14,9 @@
  * @module
  */
 
+import { type ParsedFlags, UsageError } from "../lib/cli/mod.ts";
+import { runTool } from "./_tool_command.ts";
+
 /** The programs, by output name, with their entry scripts. */
 export const PROGRAMS = {
   "echo-server": "server.ts",
@@ -185,17 +188,45 @@ export async function compile(
   return 0;
 }
 
-function targetsFrom(args: string[]): (string | undefined)[] {
-  if (args.includes("--all")) return [...TARGETS];
-  const at = args.indexOf("--target");
-  if (at === -1) return [undefined];
-  const target = args[at + 1];
-  if (!(TARGETS as readonly string[]).includes(target ?? "")) {
-    throw new TypeError(
-      `Invalid target "${target}": expected one of ${TARGETS.join(", ")}`,
+const HELP =
+  `deno task compile: dist/echo-server and dist/echo-client with deno compile
+
+Usage: deno task compile [--target TRIPLE]
+       deno task compile:all
+
+Options:
+  --target TRIPLE  Build for this platform, one of:
+                   ${TARGETS.join(", ")}
+  --all            Build for all of them
+  -h, --help       Show this help
+
+deno compile downloads its base runtime (denort) once per target; without
+internet access set DENORT_BIN to a local denort.
+`;
+
+/** The targets the flags ask for; undefined stands for this platform. */
+function targetsFrom(
+  values: ParsedFlags["values"],
+): (string | undefined)[] {
+  if (values.all === true) return [...TARGETS];
+  const target = values.target as string | undefined;
+  if (target === undefined) return [undefined];
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    throw new UsageError(
+      `--target: Invalid target "${target}": expected one of ${
+        TARGETS.join(", ")
+      }`,
     );
   }
   return [target];
 }
 
-if (import.meta.main) Deno.exit(await compile(targetsFrom(Deno.args)));
+if (import.meta.main) {
+  Deno.exit(
+    await runTool(Deno.args, {
+      help: HELP,
+      flags: { target: { type: "string" }, all: { type: "boolean" } },
+      run: (values) => compile(targetsFrom(values)),
+    }),
+  );
+}

@@ -14,11 +14,8 @@
  * @module
  */
 
-import {
-  parseFlags,
-  parseFlagValue,
-  positiveDuration,
-} from "../lib/cli/mod.ts";
+import { parseFlagValue, positiveDuration } from "../lib/cli/mod.ts";
+import { runTool } from "./_tool_command.ts";
 import { writeStderr, writeStdout } from "../lib/log/mod.ts";
 import {
   formatSoakReport,
@@ -157,16 +154,39 @@ async function startServer(
   };
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    duration: { type: "string" },
-    json: { type: "boolean" },
+const HELP =
+  `deno task soak: a hostile mix against a plain and a TLS echo server,
+while probes verify that everyone else is still served
+
+Usage: deno task soak [--duration DURATION] [--json]
+
+Options:
+  --duration DURATION  How long to run, e.g. 30s or 2m (default: 60s)
+  --json               The report as one JSON object on stdout
+  -h, --help           Show this help
+
+Exit codes: 0 every probe passed and both servers exited 0 after SIGTERM,
+1 otherwise, 2 usage.
+`;
+
+function main(args: string[]): Promise<number> {
+  return runTool(args, {
+    help: HELP,
+    flags: { duration: { type: "string" }, json: { type: "boolean" } },
+    run: (values) =>
+      soak(
+        parseFlagValue(
+          "duration",
+          (values.duration as string | undefined) ?? "60s",
+          positiveDuration,
+        ),
+        values.json === true,
+      ),
   });
-  const duration = parseFlagValue(
-    "duration",
-    (values.duration as string | undefined) ?? "60s",
-    positiveDuration,
-  );
+}
+
+/** Runs the soak for `duration` ms; the exit code. */
+async function soak(duration: number, json: boolean): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "echo-soak-" });
   try {
     const certFile = `${dir}/cert.pem`;
@@ -192,7 +212,7 @@ async function main(args: string[]): Promise<number> {
       hostname: "127.0.0.1",
       port,
     });
-    if (!values.json) {
+    if (!json) {
       writeStderr(
         `soak: ${duration / 1000} s against 127.0.0.1:${tcp.port} (TCP, ` +
           `PROXY headers trusted from ${TRUSTED_PROXY}), :${tls.port} (TLS) ` +
@@ -211,7 +231,7 @@ async function main(args: string[]): Promise<number> {
     });
     const servers = { tcp: await tcp.stop(), tls: await tls.stop() };
     writeStdout(
-      values.json
+      json
         ? JSON.stringify(soakToJson(tally, servers)) + "\n"
         : formatSoakReport(tally, servers),
     );
