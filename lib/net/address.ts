@@ -339,7 +339,8 @@ export function isLoopback(host: string): boolean {
  * ```
  */
 export function formatAddress(addr: Deno.Addr): string {
-  if ("path" in addr) return addr.path;
+  // A Unix-socket client is usually unnamed: Deno gives its path as null.
+  if ("path" in addr) return (addr.path as string | null) ?? "unix";
   if ("cid" in addr) return `vsock:${addr.cid}:${addr.port}`;
   const host = addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
   return host.includes(":") ? `[${host}]:${addr.port}` : `${host}:${addr.port}`;

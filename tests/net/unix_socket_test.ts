@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { removeStaleSocket } from "../../lib/net/mod.ts";
+import { formatAddress, removeStaleSocket } from "../../lib/net/mod.ts";
 import {
   bytesEqual,
   FILE_PERMISSIONS,
@@ -105,4 +105,18 @@ Deno.test("server --unix without file permissions says which permission is missi
   const result = await runServer(["--unix", "/tmp/echo-no-permission.sock"]);
   assert.equal(result.code, 5);
   assert.match(result.stderr, /^error: Missing permission: .*read access/);
+});
+
+Deno.test("an unnamed Unix-socket client is formatted as unix, not null", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/echo.sock`;
+    using listener = Deno.listen({ transport: "unix", path });
+    using client = await Deno.connect({ transport: "unix", path });
+    using accepted = await listener.accept();
+    assert.equal(formatAddress(accepted.remoteAddr), "unix");
+    assert.equal(formatAddress(client.remoteAddr), path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
