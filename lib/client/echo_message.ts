@@ -140,15 +140,31 @@ export function describeMismatch(
   if (got === undefined) {
     return `Connection ended early: ${offset} of ${sent.length} bytes echoed`;
   }
-  // A TLS record header (alert 0x15 or handshake 0x16, version 3.x) where
-  // the echo should start: the server speaks TLS to a plain client.
-  const tlsHint = offset === 0 && (got === 0x15 || got === 0x16) &&
-      echoed[1] === 0x03
+  const tlsHint = offset === 0 && startsWithTlsRecord(echoed)
     ? " (the server answered with TLS: try --tls)"
     : "";
   return `Echo differs from what was sent at byte ${offset}: sent 0x${
     hex(want ?? 0)
   }, got 0x${hex(got)}${tlsHint}`;
+}
+
+/**
+ * Whether `bytes` start with a TLS record header (alert 0x15 or handshake
+ * 0x16, version 3.x): where an echo should start, the server speaks TLS to
+ * a plain client.
+ *
+ * @param bytes What came back.
+ * @returns True for a TLS record.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startsWithTlsRecord } from "./echo_message.ts";
+ * assert.ok(startsWithTlsRecord(Uint8Array.of(0x15, 0x03, 0x03, 0x00, 0x02)));
+ * ```
+ */
+export function startsWithTlsRecord(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03;
 }
 
 function hex(byte: number): string {

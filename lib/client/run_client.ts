@@ -14,7 +14,7 @@ import {
   type TlsClientOptions,
 } from "../net/mod.ts";
 import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
-import { echoMessage } from "./echo_message.ts";
+import { echoMessage, startsWithTlsRecord } from "./echo_message.ts";
 import { echoStream, type EchoStreamProgress } from "./echo_stream.ts";
 import { udpEcho } from "./udp_echo.ts";
 
@@ -83,8 +83,15 @@ export async function runClient(options: RunClientOptions): Promise<void> {
     if (options.udp) await echoDatagram(options);
     else await echoOverStream(options);
   } catch (error) {
-    // Show what did come back: it is the evidence for the mismatch.
-    if (error instanceof EchoMismatchError) await output(error.received);
+    // Show what did come back: it is the evidence for the mismatch; but
+    // not a TLS record, binary that stdout's reader cannot use (the error
+    // says the server speaks TLS).
+    if (
+      error instanceof EchoMismatchError &&
+      !startsWithTlsRecord(error.received)
+    ) {
+      await output(error.received);
+    }
     throw error;
   }
 }

@@ -292,12 +292,13 @@ Deno.test("a plain client, random bytes or a silent peer on the TLS port end in 
   assert.deepEqual(Array.from(echo), [7]);
 });
 
-Deno.test("echo-client without --tls against a TLS port says the server answered with TLS", async () => {
+Deno.test("echo-client without --tls against a TLS port says the server answered with TLS, and writes no TLS bytes to stdout", async () => {
   const material = await generateSelfSigned(["127.0.0.1"]);
   await using server = await startTlsServer(material);
   const result = await runClient(["--port", String(server.port), "plain"]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /\(the server answered with TLS: try --tls\)\n$/);
+  assert.equal(result.stdout.length, 0, "the alert is not echo");
 });
 
 Deno.test("over TLS, a client that sends without reading is stalled with bounded server memory, then gets all 64 MiB back", async () => {
