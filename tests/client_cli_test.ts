@@ -341,3 +341,21 @@ Deno.test("client and bench exit 10, saying so, when stdout is closed before the
     assert.equal(code, 10, args.join(" "));
   }
 });
+
+Deno.test("--send-proxy against a server that does not expect a PROXY header says so", async () => {
+  await using server = await startServer();
+  for (const version of ["v1", "v2"]) {
+    const result = await runClient([
+      "--port",
+      String(server.port),
+      "--send-proxy",
+      version,
+      "hi",
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /\(the server echoed our PROXY header: it does not expect one; leave out --send-proxy, or start it with --proxy-protocol\)\n$/,
+    );
+  }
+});
