@@ -363,3 +363,26 @@ Deno.test("PROXY with TLS: a client that is not a trusted proxy is served TLS un
   const open = JSON.parse(await server.stderr.waitFor(/"event":"open"/));
   assert.match(open.peer, /^127\.0\.0\.1:\d+$/);
 });
+
+Deno.test("the README's HAProxy snippet passes haproxy -c without a warning", async () => {
+  await requireTool("haproxy", ["-v"], "haproxy");
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const snippet = /```text\n# haproxy\.cfg\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(snippet !== undefined, "the README has a haproxy.cfg snippet");
+  const config = await Deno.makeTempFile({ suffix: ".cfg" });
+  try {
+    await Deno.writeTextFile(config, snippet);
+    const result = await new Deno.Command("haproxy", {
+      args: ["-c", "-f", config],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = decoder.decode(result.stdout) + decoder.decode(result.stderr);
+    assert.ok(result.success, said);
+    assert.doesNotMatch(said, /WARNING|ALERT/, said);
+  } finally {
+    await Deno.remove(config);
+  }
+});
