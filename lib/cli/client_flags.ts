@@ -43,6 +43,11 @@ Usage:
                                      newline), print the echo
   echo-client [options] < FILE       stream stdin, print the verified echo
   echo-client [options]              on a terminal: send each line you type
+  echo-client bench [options]        load the server (echo-client bench --help)
+  echo-client ping [options]         round-trip times (echo-client ping --help)
+
+The subcommands bench and ping come first, before any option: after an
+option, "ping" is a message to echo.
 
 Options:
   --host HOST          Server address (default: ${DEFAULT_HOST})
