@@ -14,6 +14,7 @@ import {
   readToEnd,
   type ServerProcess,
   startServer,
+  withTempDir,
 } from "../_helpers.ts";
 
 /** TCP states in /proc/net/tcp. */
@@ -137,15 +138,6 @@ async function connectTls(
 async function finish(conn: Deno.Conn): Promise<void> {
   await conn.closeWrite();
   assert.equal((await readToEnd(conn)).length, 0);
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("a local program cannot block TLS clients: the server listens on its own port only, and serves TLS after 600 connections to any other", async () => {

@@ -21,6 +21,7 @@ import {
   runClient,
   runServer,
   startServer,
+  withTempDir,
 } from "../_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -56,15 +57,6 @@ async function startTlsServer(
       await done;
     },
   };
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("TLS echo is byte-exact at the edge sizes, ends with close_notify, and serves clients at once", async () => {
