@@ -13,7 +13,7 @@ import {
   writeAll,
 } from "../net/mod.ts";
 import { formatDuration } from "../log/mod.ts";
-import { PROXY_V2_SIGNATURE } from "../proxy/mod.ts";
+import { startsLikeProxyHeader } from "../proxy/mod.ts";
 
 /** Options for {@linkcode echoMessage}. */
 export interface EchoMessageOptions {
@@ -145,7 +145,8 @@ export function describeMismatch(
     ? ""
     : startsWithTlsRecord(echoed)
     ? " (the server answered with TLS: try --tls)"
-    : startsWithProxyHeader(echoed)
+    // At least 2 bytes: the echo read may be shorter than a header.
+    : echoed.length >= 2 && startsLikeProxyHeader(echoed)
     ? " (the server echoed our PROXY header: it does not expect one; leave out --send-proxy, or start it with --proxy-protocol)"
     : "";
   return `Echo differs from what was sent at byte ${offset}: sent 0x${
@@ -171,19 +172,6 @@ export function describeMismatch(
 export function startsWithTlsRecord(bytes: Uint8Array): boolean {
   return (bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03;
 }
-
-/**
- * Whether `bytes` start like a PROXY header, v1 or v2, for as far as they
- * go (the echo read may be shorter than a header): at least 2 bytes.
- */
-function startsWithProxyHeader(bytes: Uint8Array): boolean {
-  const starts = (prefix: Uint8Array) =>
-    bytes.length >= 2 &&
-    bytes.every((byte, i) => i >= prefix.length || prefix[i] === byte);
-  return starts(PROXY_V1_START) || starts(PROXY_V2_SIGNATURE);
-}
-
-const PROXY_V1_START = new TextEncoder().encode("PROXY ");
 
 function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0");

@@ -61,6 +61,26 @@ const V1_MAX_LENGTH = 107;
  */
 export const PROXY_V2_MAX_LENGTH = 16 + 36 + 1024;
 
+/**
+ * Whether `bytes` begin like a PROXY header of either version, for as far
+ * as they go: the two signatures are how the protocol tells a header from
+ * data.
+ *
+ * @param bytes The first bytes of a connection (or of an echo).
+ * @returns True if a header could start so.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startsLikeProxyHeader } from "./proxy_header.ts";
+ * assert.ok(startsLikeProxyHeader(new TextEncoder().encode("PROX")));
+ * assert.ok(!startsLikeProxyHeader(new TextEncoder().encode("hello")));
+ * ```
+ */
+export function startsLikeProxyHeader(bytes: Uint8Array): boolean {
+  return startsLike(bytes, V1_PREFIX) || startsLike(bytes, PROXY_V2_SIGNATURE);
+}
+
 /** Whether `bytes` starts like `prefix` for as far as both go. */
 function startsLike(bytes: Uint8Array, prefix: Uint8Array): boolean {
   const n = Math.min(bytes.length, prefix.length);

@@ -14,11 +14,9 @@ import { closeOnAbort, IdleTimer, type StreamConn } from "../net/mod.ts";
 import {
   parseProxyHeader,
   PROXY_V2_MAX_LENGTH,
-  PROXY_V2_SIGNATURE,
   type ProxyAddress,
+  startsLikeProxyHeader,
 } from "./proxy_header.ts";
-
-const V1_SIGNATURE = new TextEncoder().encode("PROXY ");
 
 /** Options for {@linkcode readProxyHeader}. */
 export interface ReadProxyHeaderOptions {
@@ -106,7 +104,7 @@ export async function readProxyHeader(
       }
       filled += n;
       const bytes = buffer.subarray(0, filled);
-      if (!startsLikeHeader(bytes)) {
+      if (!startsLikeProxyHeader(bytes)) {
         if (optional) {
           return {
             header: false,
@@ -141,15 +139,4 @@ export async function readProxyHeader(
       }`,
     );
   }
-}
-
-/**
- * Whether `bytes` begin like a PROXY header of either version, for as far
- * as they go: the two signatures are how the protocol tells a header from
- * data.
- */
-function startsLikeHeader(bytes: Uint8Array): boolean {
-  return [V1_SIGNATURE, PROXY_V2_SIGNATURE].some((signature) =>
-    signature.every((byte, i) => i >= bytes.length || bytes[i] === byte)
-  );
 }
