@@ -56,6 +56,7 @@ export class Dispatcher implements Disposable {
   readonly #warnings: EventThrottle;
   readonly #admission: Admission;
   readonly #handshakeTimeout: number;
+  readonly #maxConnections: number;
   readonly #headerOptions: { timeout: number; signal: AbortSignal };
   /** Aborted when the drain deadline passes: every wait then ends. */
   readonly #drainDeadline = new AbortController();
@@ -81,6 +82,7 @@ export class Dispatcher implements Disposable {
     );
     const limits = options.limits ?? {};
     this.#handshakeTimeout = limits.handshakeTimeout ?? 0;
+    this.#maxConnections = limits.maxConnections ?? Infinity;
     this.#headerOptions = {
       timeout: this.#handshakeTimeout > 0
         ? this.#handshakeTimeout
@@ -110,7 +112,7 @@ export class Dispatcher implements Disposable {
 
   /** Takes over an accepted connection: refuses it, or serves it. */
   accept(conn: StreamConn): void {
-    const maxConnections = this.#options.limits?.maxConnections ?? Infinity;
+    const maxConnections = this.#maxConnections;
     if (this.#open >= maxConnections) {
       this.#refuse(conn, {
         reason: "max-connections",

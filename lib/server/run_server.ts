@@ -255,6 +255,13 @@ function startAdmin(
   });
 }
 
+/** Each thread's share of `limits.maxConnections`. */
+function connectionsPerThread(options: RunServerOptions): number {
+  return Math.ceil(
+    (options.limits?.maxConnections ?? Infinity) / (options.workers ?? 1),
+  );
+}
+
 /**
  * The per-address limit, if asked for: with room for every connection the
  * server may hold, so that no address goes uncounted; without a
@@ -263,9 +270,7 @@ function startAdmin(
 function newAddressLimit(options: RunServerOptions): AddressLimit | undefined {
   if (options.maxConnectionsPerIp === undefined) return undefined;
   const { workers = 1 } = options;
-  const perThread = Math.ceil(
-    (options.limits?.maxConnections ?? Infinity) / workers,
-  );
+  const perThread = connectionsPerThread(options);
   return new AddressLimit({
     limit: options.maxConnectionsPerIp,
     ...(options.ipv6Prefix !== undefined &&
@@ -288,11 +293,8 @@ function serviceSettings(
     addressLimit?: AddressLimit;
   },
 ): ServiceSettings {
-  const { workers = 1 } = options;
-  const maxConnectionsPerThread = Math.ceil(
-    (options.limits?.maxConnections ?? Infinity) / workers,
-  );
-  const { proxyProtocol } = options;
+  const { workers = 1, proxyProtocol } = options;
+  const maxConnectionsPerThread = connectionsPerThread(options);
   return {
     options: {
       endpoint: options.endpoint,
