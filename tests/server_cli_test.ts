@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../lib/cli/mod.ts";
+import { REPEATED_SIGNAL_MS, VERSION } from "../lib/cli/mod.ts";
 import {
   assertNotServed,
   bytesEqual,
@@ -279,8 +279,34 @@ Deno.test("a second signal during the drain exits at once with 128 + signal", as
   await ping(conn);
   server.process.kill("SIGTERM");
   await server.stderr.waitFor(/ shutdown /);
+  // A second request is one that comes later than a relayed repeat could.
+  await new Promise((resolve) => setTimeout(resolve, REPEATED_SIGNAL_MS));
   server.process.kill("SIGTERM");
   assert.equal((await server.process.status).code, 143);
+});
+
+Deno.test("Ctrl-C on deno task serve drains: the terminal and deno task both deliver it", async () => {
+  // A terminal's Ctrl-C signals the whole foreground process group, and
+  // `deno task` relays it to the server as well: one request, two signals.
+  const task = new Deno.Command("setsid", {
+    args: [Deno.execPath(), "task", "serve", "--port", "0"],
+    cwd: new URL("..", import.meta.url),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new LineCollector(task.stdout);
+  const stderr = new LineCollector(task.stderr);
+  const listening = await stdout.waitFor(/^listening on /);
+  using conn = await connect(Number(/:(\d+)$/.exec(listening)?.[1]));
+  await ping(conn);
+  Deno.kill(-task.pid, "SIGINT");
+  await stderr.waitFor(/ shutdown signal=SIGINT /);
+  await conn.closeWrite();
+  assert.equal(await conn.read(new Uint8Array(1)), null);
+  assert.equal((await task.status).code, 0);
+  await Promise.all([stdout.done, stderr.done]);
+  assert.match(stderr.lines.at(-1) ?? "", / stopped connections=1 /);
 });
 
 Deno.test("--log-format json writes one JSON object per stderr line; --quiet drops connection lines", async () => {
