@@ -188,13 +188,22 @@ const VERIFICATION_REASONS: readonly [RegExp, string][] = [
 /**
  * rustls' list of names (`IpAddress(127.0.0.1), DnsName("localhost") or
  * IpAddress(0::1)`) as a person writes them: `127.0.0.1, localhost or
- * 0::1`.
+ * ::1` (IPv6 in its usual short form, which rustls does not print).
  */
 function namesOf(list: string): string {
   return list.replace(/DnsName\("([^"]*)"\)/g, "$1").replace(
     /IpAddress\(([^)]*)\)/g,
-    "$1",
+    (_, address: string) =>
+      address.includes(":") ? shortIpv6(address) : address,
   );
+}
+
+function shortIpv6(address: string): string {
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address;
+  }
 }
 
 function connectOnce(

@@ -95,7 +95,7 @@ Deno.test("each certificate error rustls reports gets a reason a person can act 
     ["BadSignature", /signature does not verify/],
     [
       'certificate not valid for name "example.com"; certificate is only valid for IpAddress(127.0.0.1), DnsName("localhost") or IpAddress(0::1)',
-      /not valid for "example\.com" \(only for 127\.0\.0\.1, localhost or 0::1\); pick the name with --servername$/,
+      /not valid for "example\.com" \(only for 127\.0\.0\.1, localhost or ::1\); pick the name with --servername$/,
     ],
   ];
   for (const [rustls, reason] of cases) {
