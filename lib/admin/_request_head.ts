@@ -6,9 +6,11 @@
  * is refused: the request line is `method SP origin-form SP HTTP/1.x`, every
  * line ends in CRLF (a bare LF is an error, not a line end), header lines
  * are `token ":" value` without obsolete line folding, and the head ends at
- * the first empty line, within `MAX_REQUEST_HEAD` bytes. Header values are
- * not interpreted: no route depends on them, so `Host` is not required.
- * Whatever follows the head (a body, a pipelined request) is ignored.
+ * the first empty line, within `MAX_REQUEST_HEAD` bytes. One header value
+ * is interpreted: `Content-Length` (digits only, at most once), for the
+ * body of `PUT /faults`; `Transfer-Encoding` is refused, so a body's length
+ * is never in doubt. No route depends on other headers, so `Host` is not
+ * required.
  */
 
 /** The longest request head read, in bytes. */
@@ -24,6 +26,10 @@ export interface RequestHead {
   method: string;
   /** The target's path, without the query. */
   path: string;
+  /** The body's length (`Content-Length`); 0 without one. */
+  contentLength: number;
+  /** Bytes read after the head: the body's start. */
+  rest: Uint8Array;
 }
 
 /**
@@ -75,7 +81,11 @@ export async function readRequestHead(
       if (buffer[i] !== LF) continue;
       if (i === 0 || buffer[i - 1] !== CR) return 400;
       if (i >= 3 && buffer[i - 2] === LF && buffer[i - 3] === CR) {
-        return parseRequestHead(decoder.decode(buffer.subarray(0, i - 3)));
+        const head = parseRequestHead(
+          decoder.decode(buffer.subarray(0, i - 3)),
+        );
+        if (head === 400) return 400;
+        return { ...head, rest: buffer.slice(i + 1, filled + n) };
       }
     }
     filled += n;
@@ -87,10 +97,34 @@ export async function readRequestHead(
  * Parses a request head without its final empty line: the request line
  * and the header lines, separated by CRLF.
  */
-export function parseRequestHead(head: string): RequestHead | 400 {
+export function parseRequestHead(
+  head: string,
+): Omit<RequestHead, "rest"> | 400 {
   const [requestLine = "", ...fieldLines] = head.split("\r\n");
   const match = REQUEST_LINE.exec(requestLine);
   if (match === null) return 400;
   if (!fieldLines.every((line) => FIELD_LINE.test(line))) return 400;
-  return { method: match[1] ?? "", path: match[2] ?? "" };
+  const contentLength = parseContentLength(fieldLines);
+  if (contentLength === 400) return 400;
+  return { method: match[1] ?? "", path: match[2] ?? "", contentLength };
+}
+
+/**
+ * `Content-Length`: digits only, at most one such field (RFC 9112 §6.3
+ * says a list of equal values may be accepted; refusing is stricter and
+ * no client sends one). Any `Transfer-Encoding` is refused: the routes
+ * read bodies by length only.
+ */
+function parseContentLength(fieldLines: string[]): number | 400 {
+  let length: number | undefined;
+  for (const line of fieldLines) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon).toLowerCase();
+    if (name === "transfer-encoding") return 400;
+    if (name !== "content-length") continue;
+    const value = line.slice(colon + 1).trim();
+    if (length !== undefined || !/^[0-9]{1,9}$/.test(value)) return 400;
+    length = Number(value);
+  }
+  return length ?? 0;
 }

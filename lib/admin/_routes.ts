@@ -1,7 +1,8 @@
 /**
  * The admin routes and the responses to a parsed request: exact path
- * matches, `HEAD` on every `GET` route, 404 for any other path, 405 for any
- * other method, and every response with `Connection: close`.
+ * matches, `HEAD` on every `GET` route, `PUT` on `/faults` only, 404 for
+ * any other path, 405 for any other method, and every response with
+ * `Connection: close`.
  */
 
 import type { RequestHead } from "./_request_head.ts";
@@ -14,7 +15,23 @@ export interface RouteSources {
   metrics: () => string;
   /** The content type of `metrics()`. */
   metricsContentType: string;
+  /** The faults in force (`/faults`); absent: no such route. */
+  faults?: FaultsRoute;
 }
+
+/** What `/faults` shows and, if allowed, changes. */
+export interface FaultsRoute {
+  /** The faults in force, as JSON. */
+  show: () => string;
+  /**
+   * Replaces them from a JSON body; absent: `PUT` is refused (403).
+   * Returns the new faults as JSON, or why the body was refused.
+   */
+  change?: (body: string) => { json: string } | { error: string };
+}
+
+/** How many bytes a request body may have (`PUT /faults`). */
+export const MAX_REQUEST_BODY = 4096;
 
 interface Reply {
   status: number;
@@ -22,58 +39,111 @@ interface Reply {
   body: string;
 }
 
+/** A path's answers, by method; `HEAD` is `get` without the body. */
+interface Route {
+  get: (sources: RouteSources) => Reply | undefined;
+  put?: (sources: RouteSources, body: string) => Reply | undefined;
+}
+
 const TEXT = "text/plain; charset=utf-8";
+const JSON_TYPE = "application/json";
 
 // A Map, not an object literal: a path such as `toString` or `constructor`
-// must not find something inherited.
-const ROUTES = new Map<string, (sources: RouteSources) => Reply>([
-  ["/healthz", () => ({ status: 200, contentType: TEXT, body: "ok\n" })],
-  [
-    "/readyz",
-    (sources) =>
+// must not find something inherited. A route answering `undefined` is not
+// there for this server (404).
+const ROUTES = new Map<string, Route>([
+  ["/healthz", {
+    get: () => ({ status: 200, contentType: TEXT, body: "ok\n" }),
+  }],
+  ["/readyz", {
+    get: (sources) =>
       sources.ready()
         ? { status: 200, contentType: TEXT, body: "ready\n" }
         : { status: 503, contentType: TEXT, body: "not ready\n" },
-  ],
-  ["/metrics", (sources) => ({
-    status: 200,
-    contentType: sources.metricsContentType,
-    body: sources.metrics(),
-  })],
+  }],
+  ["/metrics", {
+    get: (sources) => ({
+      status: 200,
+      contentType: sources.metricsContentType,
+      body: sources.metrics(),
+    }),
+  }],
+  ["/faults", {
+    get: ({ faults }) =>
+      faults === undefined
+        ? undefined
+        : { status: 200, contentType: JSON_TYPE, body: faults.show() + "\n" },
+    put: ({ faults }, body) => {
+      if (faults === undefined) return undefined;
+      if (faults.change === undefined) {
+        return {
+          status: 403,
+          contentType: TEXT,
+          body: "faults are read-only: start the server with --admin-faults\n",
+        };
+      }
+      const changed = faults.change(body);
+      return "error" in changed
+        ? { status: 400, contentType: TEXT, body: `${changed.error}\n` }
+        : { status: 200, contentType: JSON_TYPE, body: changed.json + "\n" };
+    },
+  }],
 ]);
 
 const REASONS = new Map<number, string>([
   [200, "OK"],
   [400, "Bad Request"],
+  [403, "Forbidden"],
   [404, "Not Found"],
   [405, "Method Not Allowed"],
+  [413, "Content Too Large"],
   [431, "Request Header Fields Too Large"],
   [503, "Service Unavailable"],
 ]);
 
 const encoder = new TextEncoder();
 
-/** The whole response (head and, unless `HEAD`, body) to `request`. */
+const NOT_FOUND: Reply = {
+  status: 404,
+  contentType: TEXT,
+  body: "not found\n",
+};
+
+/**
+ * The whole response (head and, unless `HEAD`, body) to `request`, whose
+ * body (for `PUT`) is `body`.
+ */
 export function respond(
-  request: RequestHead,
+  request: Pick<RequestHead, "method" | "path">,
   sources: RouteSources,
+  body = "",
 ): Uint8Array {
   const route = ROUTES.get(request.path);
-  if (route === undefined) {
-    return http({ status: 404, contentType: TEXT, body: "not found\n" });
+  const shown = route?.get(sources);
+  if (route === undefined || shown === undefined) return http(NOT_FOUND);
+  const { method } = request;
+  if (method === "GET" || method === "HEAD") {
+    return http(shown, "", method === "HEAD");
   }
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    return http(
-      { status: 405, contentType: TEXT, body: "method not allowed\n" },
-      "Allow: GET, HEAD\r\n",
-    );
+  if (method === "PUT" && route.put !== undefined) {
+    return http(route.put(sources, body) ?? NOT_FOUND);
   }
-  return http(route(sources), "", request.method === "HEAD");
+  return http(
+    { status: 405, contentType: TEXT, body: "method not allowed\n" },
+    `Allow: GET, HEAD${route.put === undefined ? "" : ", PUT"}\r\n`,
+  );
 }
 
-/** The response to a head that could not be parsed (400) or was too large (431). */
-export function refuse(status: 400 | 431): Uint8Array {
-  const body = status === 400 ? "bad request\n" : "request head too large\n";
+/**
+ * The response to a head that could not be parsed (400), a head too large
+ * (431), or a body too large (413).
+ */
+export function refuse(status: 400 | 413 | 431): Uint8Array {
+  const body = status === 400
+    ? "bad request\n"
+    : status === 413
+    ? `request body too large: at most ${MAX_REQUEST_BODY} bytes\n`
+    : "request head too large\n";
   return http({ status, contentType: TEXT, body });
 }
 

@@ -41,7 +41,14 @@ import {
   writeAll,
 } from "../net/mod.ts";
 import { type HeadResult, readRequestHead } from "./_request_head.ts";
-import { refuse, respond } from "./_routes.ts";
+import {
+  type FaultsRoute,
+  MAX_REQUEST_BODY,
+  refuse,
+  respond,
+} from "./_routes.ts";
+
+export type { FaultsRoute } from "./_routes.ts";
 
 /** Options for {@linkcode startAdminServer}. */
 export interface AdminServerOptions {
@@ -55,6 +62,12 @@ export interface AdminServerOptions {
   metrics: () => string;
   /** The content type of `metrics()`. */
   metricsContentType: string;
+  /**
+   * `GET /faults` shows the faults in force; `PUT /faults` replaces them
+   * if `change` is given (403 otherwise).
+   * @default {no /faults route}
+   */
+  faults?: FaultsRoute;
   /**
    * Admin connections open at once (each holds a descriptor and a buffer of
    * 1 to 8 KiB), plus the one being accepted. When all are taken, a new
@@ -244,6 +257,33 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
   };
 }
 
+const bodyDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The request body: `length` bytes, starting with `rest` (read with the
+ * head); undefined if the peer ends first or it is not UTF-8. Bytes past
+ * `length` are ignored, like a pipelined request.
+ */
+async function readBody(
+  conn: Deno.Conn,
+  rest: Uint8Array,
+  length: number,
+): Promise<string | undefined> {
+  const body = new Uint8Array(length);
+  let filled = Math.min(rest.length, length);
+  body.set(rest.subarray(0, filled));
+  while (filled < length) {
+    const n = await conn.read(body.subarray(filled));
+    if (n === null) return undefined;
+    filled += n;
+  }
+  try {
+    return bodyDecoder.decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads one request head and answers it, within the deadlines; any
  * failure (a reset, a deadline, an eviction) just ends the connection.
@@ -274,9 +314,15 @@ async function answer(
       () => closeQuietly(conn),
       Math.max(0, timeout - (performance.now() - acceptedAt)),
     );
-    const response = typeof head === "number"
-      ? refuse(head)
-      : respond(head, options);
+    let response: Uint8Array;
+    if (typeof head === "number") response = refuse(head);
+    else if (head.contentLength > MAX_REQUEST_BODY) response = refuse(413);
+    else {
+      const body = await readBody(conn, head.rest, head.contentLength);
+      response = body === undefined
+        ? refuse(400)
+        : respond(head, options, body);
+    }
     await writeAll(conn, response);
   } catch {
     // A reader too slow for the deadline, a reset, or a `metrics()` that

@@ -222,3 +222,77 @@ Deno.test("a reader too slow for its answer is cut at the deadline", async () =>
   assert.match(end.text, /^HTTP\/1\.1 200 OK\r\n/);
   assert.ok(end.text.length < big.length, `${end.text.length} bytes`);
 });
+
+Deno.test("/faults: GET shows them, PUT replaces them from a body of Content-Length bytes, 403 when read-only", async () => {
+  const bodies: string[] = [];
+  await using admin = start({
+    faults: {
+      show: () => '{"delay":"1ms"}',
+      change: (body) => {
+        bodies.push(body);
+        return body === "bad" ? { error: "not faults" } : { json: body };
+      },
+    },
+  });
+  const { port } = admin.addr;
+  const shown = await request(port, get("/faults"));
+  assert.match(
+    shown,
+    /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json\r\n/,
+  );
+  assert.match(shown, /\r\n\r\n\{"delay":"1ms"\}\n$/);
+  const put = (body: string, headers = `Content-Length: ${body.length}\r\n`) =>
+    request(port, `PUT /faults HTTP/1.1\r\nHost: x\r\n${headers}\r\n${body}`);
+  assert.match(
+    await put('{"delay":"2ms"}'),
+    /^HTTP\/1\.1 200 [\s\S]*\r\n\r\n\{"delay":"2ms"\}\n$/,
+  );
+  assert.match(
+    await put("bad"),
+    /^HTTP\/1\.1 400 [\s\S]*\r\n\r\nnot faults\n$/,
+  );
+  // The body may arrive after the head, in pieces.
+  {
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(
+      encoder.encode("PUT /faults HTTP/1.1\r\nContent-Length: 4\r\n\r\n{}"),
+    );
+    await delay(50);
+    await conn.write(encoder.encode("  "));
+    assert.match((await readUntilClosed(conn)).text, /^HTTP\/1\.1 200 /);
+  }
+  assert.deepEqual(bodies, ['{"delay":"2ms"}', "bad", "{}  "]);
+  for (
+    const headers of [
+      "Content-Length: 1\r\nContent-Length: 1\r\n",
+      "Content-Length: +1\r\n",
+      "Content-Length: 1, 1\r\n",
+      "Transfer-Encoding: chunked\r\n",
+    ]
+  ) {
+    assert.match(await put("x", headers), /^HTTP\/1\.1 400 /, headers);
+  }
+  assert.match(
+    await put("", "Content-Length: 4097\r\n"),
+    /^HTTP\/1\.1 413 Content Too Large\r\n/,
+  );
+  assert.equal(bodies.length, 3, "no refused body reached the route");
+  assert.match(
+    await request(port, get("/faults", "DELETE")),
+    /^HTTP\/1\.1 405 [\s\S]*\r\nAllow: GET, HEAD, PUT\r\n/,
+  );
+
+  await using readOnly = start({ faults: { show: () => "{}" } });
+  assert.match(
+    await request(
+      readOnly.addr.port,
+      "PUT /faults HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+    ),
+    /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*--admin-faults/,
+  );
+  await using none = start();
+  assert.match(
+    await request(none.addr.port, get("/faults")),
+    /^HTTP\/1\.1 404 /,
+  );
+});
