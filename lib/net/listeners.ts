@@ -10,6 +10,7 @@ import type { Endpoint } from "./address.ts";
 import { closeQuietly } from "./close_quietly.ts";
 import type { StreamListener } from "./stream.ts";
 import { listenTls } from "./tls_listener.ts";
+import { listenResettable } from "./resettable_listener.ts";
 import { removeSocketOnExit, removeStaleSocket } from "./unix_socket.ts";
 
 /** TLS material for the stream listener. */
@@ -49,6 +50,12 @@ export interface ListenSettings {
   reusePort: boolean;
   /** Serve TLS on the stream listener. */
   tls?: TlsSettings;
+  /**
+   * Plain TCP connections that can be reset (see resettable_listener.ts),
+   * for `--reset-after`; ignored for TLS and Unix sockets.
+   * @default {false}
+   */
+  resettable?: boolean;
 }
 
 /** The open listeners; disposing closes them and removes a socket file. */
@@ -147,6 +154,12 @@ async function listenStream(
         deferHandshake: tls.deferHandshake ?? false,
       })
       : Deno.listenTls(options);
+  }
+  if (settings.resettable) {
+    return await listenResettable({
+      ...endpoint,
+      reusePort: settings.reusePort,
+    });
   }
   return Deno.listen({ ...endpoint, reusePort: settings.reusePort });
 }

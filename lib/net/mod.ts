@@ -15,6 +15,7 @@ export * from "./connect.ts";
 export * from "./listeners.ts";
 export * from "./stream.ts";
 export * from "./tls_listener.ts";
+export * from "./resettable_listener.ts";
 export * from "./unix_socket.ts";
 export * from "./write_all.ts";
 export * from "./idle_timer.ts";
