@@ -24,7 +24,7 @@ const ROOT = new URL("../", import.meta.url);
 export const LAYERS: readonly (readonly string[])[] = [
   ["log"],
   ["net", "thread"],
-  ["tls", "proxy", "access", "metrics"],
+  ["tls", "proxy", "access", "metrics", "faults"],
   ["client", "admin"],
   ["server", "bench", "ping", "soak"],
   ["cli"],
