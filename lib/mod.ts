@@ -42,9 +42,19 @@ export {
   type ServerSummary,
   type ServerTls,
   type ServeSummary,
+  type StreamService,
   type StreamTotals,
   type UdpSummary,
 } from "./server/mod.ts";
+export {
+  type Cutoff,
+  FAULT_KEYS,
+  FaultBoard,
+  type FaultKey,
+  type FaultSettings,
+  type FaultValue,
+  parseFaults,
+} from "./faults/mod.ts";
 export {
   type EchoStreamProgress,
   runClient,

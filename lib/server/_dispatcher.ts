@@ -27,11 +27,11 @@ import {
   type Refusal,
 } from "./admission.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
+import type { EchoConnectionOptions, EchoResult } from "./echo_connection.ts";
 import {
-  echoConnection,
-  type EchoConnectionOptions,
-  type EchoResult,
-} from "./echo_connection.ts";
+  ConnectionServices,
+  type ServeConnection,
+} from "./_connection_services.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -61,6 +61,7 @@ export class Dispatcher implements Disposable {
   /** Aborted when the drain deadline passes: every wait then ends. */
   readonly #drainDeadline = new AbortController();
   readonly #connectionOptions: EchoConnectionOptions;
+  readonly #services: ConnectionServices;
   // Connections still being served; the drain waits for this to reach 0.
   // A counter and one `.then` per connection rather than a set of tracked
   // promises and a wrapping async call: each idle connection then keeps
@@ -89,6 +90,7 @@ export class Dispatcher implements Disposable {
         : DEFAULT_PROXY_TIMEOUT_MS,
       signal: this.#drainDeadline.signal,
     };
+    this.#services = new ConnectionServices(options);
     this.#connectionOptions = {
       signal: this.#drainDeadline.signal,
       budget: options.budget ?? new BufferBudget(DEFAULT_BUFFER_BUDGET),
@@ -288,17 +290,25 @@ export class Dispatcher implements Disposable {
     const id = ++this.summary.connections;
     const openedAt = performance.now();
     this.#metrics?.opened();
+    const service = this.#services.next();
+    const { faults } = service;
+    if (faults.length > 0) this.#metrics?.faultsApplied(faults);
     const logger = this.#logger;
     const peer = logger.logsConnections ? formatAddress(client) : "";
     if (logger.logsConnections) {
-      logger.event("open", { conn: id, peer, active: this.#open });
+      logger.event("open", {
+        conn: id,
+        peer,
+        active: this.#open,
+        faults: faults.length > 0 ? faults.join(",") : undefined,
+      });
     }
     const options = prefix === undefined
       ? this.#connectionOptions
       : { ...this.#connectionOptions, prefix };
     const echo = isTls(conn)
-      ? handshakeThenEcho(conn, this.#handshakeTimeout, options)
-      : echoConnection(conn, options);
+      ? handshakeThenEcho(conn, this.#handshakeTimeout, options, service.serve)
+      : service.serve(conn, options);
     echo.then((result) => {
       const durationMs = performance.now() - openedAt;
       this.summary.bytesEchoed += result.bytesEchoed;
@@ -331,7 +341,7 @@ function isTls(conn: StreamConn): conn is TlsConn {
 
 /**
  * Completes the TLS handshake within `timeoutMs` (closing the connection
- * otherwise; `0`: no deadline), then echoes. Without the deadline a client
+ * otherwise; `0`: no deadline), then serves it with `serve`. Without the deadline a client
  * that connects and sends nothing, or sends something that is not TLS,
  * would hold its slot and its descriptor until it went away.
  *
@@ -343,6 +353,7 @@ async function handshakeThenEcho(
   conn: TlsConn,
   timeoutMs: number,
   options: EchoConnectionOptions,
+  serve: ServeConnection,
 ): Promise<EchoResult> {
   const cut = Promise.withResolvers<never>();
   const stop = { close: () => cut.reject(new Error("Shutting down")) };
@@ -369,7 +380,7 @@ async function handshakeThenEcho(
       };
     }
   }
-  return await echoConnection(conn, options);
+  return await serve(conn, options);
 }
 
 function describe(error: unknown): string {

@@ -35,6 +35,8 @@ export const DEFAULT_MAX_BUFFER_SIZE = 256 * 1024;
  * - `idle-timeout`: silent for longer than the idle timeout;
  * - `shutdown`: still open when the server's drain deadline passed;
  * - `tls-handshake`: the TLS handshake failed or did not finish in time;
+ * - `fault-close`, `fault-reset`: ended on purpose by `--close-after` or
+ *   `--reset-after`;
  * - `error`: anything else (the error is logged alongside).
  */
 export type CloseReason =
@@ -44,6 +46,8 @@ export type CloseReason =
   | "idle-timeout"
   | "shutdown"
   | "tls-handshake"
+  | "fault-close"
+  | "fault-reset"
   | "error";
 
 /** Options for {@linkcode echoConnection}. */
@@ -163,7 +167,13 @@ export async function echoConnection(
   }
 }
 
-function reasonFor(error: unknown): CloseReason {
+/**
+ * The close reason a peer's error stands for.
+ *
+ * @param error What a read or write threw.
+ * @returns `reset`, `broken-pipe` or `error`.
+ */
+export function reasonFor(error: unknown): CloseReason {
   if (
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionAborted

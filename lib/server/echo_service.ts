@@ -10,6 +10,7 @@ import { LOG_FLUSH_TIMEOUT_MS, Logger, stderrLines } from "../log/mod.ts";
 import { openListeners, type TlsSettings } from "../net/mod.ts";
 import { fairnessSetting } from "../thread/mod.ts";
 import { AddressLimit, type AddressLimitShared } from "../access/mod.ts";
+import { FaultBoard } from "../faults/mod.ts";
 import { BufferBudget, type BufferBudgetShared } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
 import { serveEcho } from "./echo_server.ts";
@@ -34,6 +35,8 @@ export interface ServiceSettings {
     metrics: SharedArrayBuffer;
     /** The per-address limit (`AddressLimit.toShared`). */
     addressLimit?: AddressLimitShared;
+    /** The faults in force (`FaultBoard.toShared`). */
+    faults?: SharedArrayBuffer;
   };
   /** Set `SO_REUSEPORT`, so that other threads can listen on the port. */
   reusePort: boolean;
@@ -85,12 +88,18 @@ export async function startEchoService(
   settings: ServiceSettings,
 ): Promise<EchoService> {
   const { options, shared } = settings;
+  const faults = shared.faults === undefined
+    ? undefined
+    : FaultBoard.fromShared(shared.faults);
   const listeners = await openListeners({
     endpoint: options.endpoint,
     stream: options.tcp ?? true,
     udp: options.udp ?? false,
     reusePort: settings.reusePort,
     ...(settings.tls !== undefined && { tls: settings.tls }),
+    // Resets need sockets Deno.Conn is not: only when one may be asked for.
+    resettable: faults?.current().resetAfter !== undefined ||
+      (options.liveFaults ?? false),
   });
   const { stream, datagram } = listeners;
   const stop = new AbortController();
@@ -114,12 +123,18 @@ export async function startEchoService(
       ...(shared.addressLimit !== undefined && {
         addressLimit: AddressLimit.fromShared(shared.addressLimit),
       }),
+      ...(options.service !== undefined && { service: options.service }),
+      ...(faults !== undefined && { faults }),
+      ...(options.liveFaults !== undefined &&
+        { liveFaults: options.liveFaults }),
     }),
     datagram === undefined ? undefined : serveUdpEcho(datagram, {
       signal: stop.signal,
       ...(options.udpRate !== undefined && { rate: options.udpRate }),
       logger,
       metrics,
+      ...(options.service !== undefined && { service: options.service }),
+      ...(faults !== undefined && { faults }),
     }),
   ]);
   return {

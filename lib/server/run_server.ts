@@ -29,7 +29,17 @@ import {
   generateSelfSigned,
 } from "../tls/mod.ts";
 import { AddressLimit } from "../access/mod.ts";
-import { type AdminServer, startAdminServer } from "../admin/mod.ts";
+import {
+  type AdminServer,
+  type FaultsRoute,
+  startAdminServer,
+} from "../admin/mod.ts";
+import {
+  FaultBoard,
+  type FaultSettings,
+  faultsToJson,
+  parseFaults,
+} from "../faults/mod.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/mod.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
 import { ServerMetrics } from "./server_metrics.ts";
@@ -94,6 +104,9 @@ export async function runServer(
   );
   const metrics = new ServerMetrics();
   const addressLimit = newAddressLimit(options);
+  const faults = options.faults !== undefined || options.liveFaults
+    ? new FaultBoard(options.faults)
+    : undefined;
   stderrLines.onDrop = () => metrics.logLineDropped();
   // The admin endpoint comes first, so that a prober sees "not ready"
   // until the listeners are up, and "ready" ends when the drain begins.
@@ -110,7 +123,11 @@ export async function runServer(
           tls: tls !== undefined,
           ...(addressLimit !== undefined &&
             { perIpUncounted: addressLimit.uncounted }),
+          ...(faults !== undefined &&
+            { faults: faultsToJson(faults.current()) }),
         }),
+      ...(faults !== undefined &&
+        { faults: faultsRoute(faults, options.liveFaults ?? false, logger) }),
       warnings: adminWarnings,
     });
   const settings = serviceSettings(options, {
@@ -118,6 +135,7 @@ export async function runServer(
     budget,
     metrics,
     ...(addressLimit !== undefined && { addressLimit }),
+    ...(faults !== undefined && { faults }),
   });
   const service = await startServing(settings, workers, logger);
   const { stream, datagram } = service.addresses;
@@ -235,6 +253,7 @@ function startAdmin(
   state: {
     ready: () => boolean;
     metrics: () => string;
+    faults?: FaultsRoute;
     warnings: EventThrottle;
   },
 ): AdminServer {
@@ -242,6 +261,7 @@ function startAdmin(
     ...address,
     ready: state.ready,
     metrics: state.metrics,
+    ...(state.faults !== undefined && { faults: state.faults }),
     metricsContentType: PROMETHEUS_CONTENT_TYPE,
     // The message only, never the stack: mapping a stack needs a file
     // descriptor, exactly what is missing when accept fails for lack of
@@ -253,6 +273,45 @@ function startAdmin(
         retry_ms: retryMs,
       }),
   });
+}
+
+/**
+ * `/faults` on the admin endpoint: shows the board; with `live`, replaces
+ * it from a JSON object of the flags' names and values, and logs who
+ * changed what (the values as parsed, never the body as sent).
+ */
+function faultsRoute(
+  board: FaultBoard,
+  live: boolean,
+  logger: Logger,
+): FaultsRoute {
+  const show = () => JSON.stringify(faultsToJson(board.current()));
+  if (!live) return { show };
+  return {
+    show,
+    change(body: string): { json: string } | { error: string } {
+      let faults: FaultSettings;
+      try {
+        const parsed: unknown = JSON.parse(body);
+        if (
+          typeof parsed !== "object" || parsed === null || Array.isArray(parsed)
+        ) {
+          return {
+            error: 'expected a JSON object of faults, e.g. {"delay":"200ms"}',
+          };
+        }
+        faults = parseFaults(parsed as Record<string, unknown>);
+      } catch (error) {
+        return {
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }
+      board.set(faults);
+      const json = show();
+      logger.event("faults", { set: json });
+      return { json };
+    },
+  };
 }
 
 /** Each thread's share of `limits.maxConnections`. */
@@ -291,6 +350,7 @@ function serviceSettings(
     budget: BufferBudget;
     metrics: ServerMetrics;
     addressLimit?: AddressLimit;
+    faults?: FaultBoard;
   },
 ): ServiceSettings {
   const { workers = 1, proxyProtocol } = options;
@@ -314,6 +374,9 @@ function serviceSettings(
       }),
       ...(options.access !== undefined && { access: options.access }),
       ...(options.log !== undefined && { log: options.log }),
+      ...(options.service !== undefined && { service: options.service }),
+      ...(options.liveFaults !== undefined &&
+        { liveFaults: options.liveFaults }),
     } satisfies ThreadOptions,
     ...(shared.tls !== undefined && { tls: shared.tls }),
     shared: {
@@ -321,6 +384,8 @@ function serviceSettings(
       metrics: shared.metrics.toShared(),
       ...(shared.addressLimit !== undefined &&
         { addressLimit: shared.addressLimit.toShared() }),
+      ...(shared.faults !== undefined &&
+        { faults: shared.faults.toShared() }),
     },
     reusePort: false,
   };

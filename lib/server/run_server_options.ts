@@ -9,8 +9,9 @@
 import type { AccessRules } from "../access/mod.ts";
 import type { LoggerOptions } from "../log/mod.ts";
 import type { Endpoint } from "../net/mod.ts";
+import type { FaultSettings } from "../faults/mod.ts";
 import type { ProxyProtocolOptions } from "./admission.ts";
-import type { ServeLimits } from "./serve_options.ts";
+import type { ServeLimits, StreamService } from "./serve_options.ts";
 
 /** Where the TLS certificate comes from. */
 export type ServerTls =
@@ -90,6 +91,25 @@ export interface RunServerOptions {
    * @default {no admin endpoint}
    */
   admin?: { hostname: string; port: number };
+  /**
+   * What stream connections (and datagrams) get: echo (RFC 862), discard
+   * (RFC 863) or chargen (RFC 864).
+   * @default {"echo"}
+   */
+  service?: StreamService;
+  /**
+   * Faults to inject on purpose (delay, throttle, early close, …), into
+   * the share `faults.faultRate` of connections and datagrams.
+   * @default {none}
+   */
+  faults?: FaultSettings;
+  /**
+   * Let the admin endpoint replace the faults (`PUT /faults`); every
+   * connection then goes through the fault path, so a change reaches open
+   * connections too.
+   * @default {false: `GET /faults` only}
+   */
+  liveFaults?: boolean;
   /** Aborting it starts the drain; its reason (e.g. `"SIGTERM"`) is logged. */
   signal?: AbortSignal;
   /**
@@ -126,4 +146,6 @@ export type ThreadOptions = Pick<
   | "proxyProtocol"
   | "access"
   | "log"
+  | "service"
+  | "liveFaults"
 >;

@@ -6,6 +6,7 @@
  */
 
 import type { AccessRules, AddressLimit } from "../access/mod.ts";
+import type { FaultBoard } from "../faults/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AcceptErrorKind } from "../net/mod.ts";
 import type { ProxyProtocolOptions } from "./admission.ts";
@@ -75,7 +76,28 @@ export interface ServeEchoOptions {
   access?: AccessRules;
   /** Connections one address may hold at once (shared by every worker). */
   addressLimit?: AddressLimit;
+  /**
+   * What a connection gets: its bytes back (RFC 862), nothing (discard,
+   * RFC 863), or the character pattern (chargen, RFC 864).
+   * @default {"echo"}
+   */
+  service?: StreamService;
+  /**
+   * The faults in force (shared by every worker, changed live by the
+   * admin endpoint); a share of connections, chosen as each opens, gets
+   * them. @default {no faults}
+   */
+  faults?: FaultBoard;
+  /**
+   * Serve every connection through the fault path, so that faults set
+   * later apply to connections already open (to their next data).
+   * @default {false: without faults, connections get the plain loop}
+   */
+  liveFaults?: boolean;
 }
+
+/** What a stream connection is served: echo, discard or chargen. */
+export type StreamService = "echo" | "discard" | "chargen";
 
 /** Totals over the server's lifetime. */
 export interface ServeSummary {

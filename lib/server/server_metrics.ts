@@ -8,6 +8,7 @@
 
 import { PrometheusText, SharedCounters } from "../metrics/mod.ts";
 import type { AcceptErrorKind } from "../net/mod.ts";
+import { FAULT_KEYS, type FaultKey, type FaultValue } from "../faults/mod.ts";
 
 /** Why a connection was closed without being served. */
 export type RefusalReason =
@@ -27,6 +28,9 @@ const REFUSALS: RefusalReason[] = [
   "pending-headers",
 ];
 const ACCEPT_ERRORS: AcceptErrorKind[] = ["connection", "exhausted", "other"];
+
+/** The faults counted when applied (not the choice settings `fault_*`). */
+const FAULTS = FAULT_KEYS.filter((key) => !key.startsWith("fault_"));
 
 /** Stream totals, as {@linkcode ServerMetrics.streamTotals} counts them. */
 export interface StreamTotals {
@@ -58,7 +62,8 @@ const DURATION_COUNT = 10;
 const REFUSED = 11;
 const ACCEPT_ERROR = REFUSED + REFUSALS.length;
 const DURATION_BUCKET = ACCEPT_ERROR + ACCEPT_ERRORS.length;
-const SIZE = DURATION_BUCKET + DURATION_BUCKETS.length;
+const FAULT = DURATION_BUCKET + DURATION_BUCKETS.length;
+const SIZE = FAULT + FAULTS.length;
 
 /** What the main thread adds to the exposition at scrape time. */
 export interface ScrapeExtras {
@@ -73,6 +78,11 @@ export interface ScrapeExtras {
    * (a full table), when there is a limit (the metric appears only then).
    */
   perIpUncounted?: number;
+  /**
+   * The faults in force (as `GET /faults` shows them), when the server
+   * injects faults or may be told to (the metrics appear only then).
+   */
+  faults?: Record<string, FaultValue>;
 }
 
 /**
@@ -209,6 +219,18 @@ export class ServerMetrics {
     );
   }
 
+  /**
+   * Faults were applied: to a connection (once per fault) or a datagram.
+   *
+   * @param faults Which.
+   */
+  faultsApplied(faults: readonly FaultKey[]): void {
+    for (const fault of faults) {
+      const index = FAULTS.indexOf(fault);
+      if (index !== -1) this.#counters.add(FAULT + index);
+    }
+  }
+
   /** A log line was dropped because stderr was not being read. */
   logLineDropped(): void {
     this.#counters.add(LOG_LINES_DROPPED);
@@ -303,6 +325,26 @@ export class ServerMetrics {
           [{ reason: "oversized" }, get(UDP_OVERSIZED)],
           [{ reason: "rate-limited" }, get(UDP_RATE_LIMITED)],
         ],
+      );
+    }
+    if (extras.faults !== undefined) {
+      text.counter(
+        "echo_faults_total",
+        "Faults applied, by fault: per connection, or per UDP datagram.",
+        FAULTS.map((fault, i) => [{ fault }, get(FAULT + i)]),
+      );
+      text.gauge(
+        "echo_faults_info",
+        "The faults in force, as labels (1 = these are in force).",
+        [[
+          Object.fromEntries(
+            Object.entries(extras.faults).map(([key, value]) => [
+              key,
+              String(value),
+            ]),
+          ),
+          1,
+        ]],
       );
     }
     renderProcess(text);

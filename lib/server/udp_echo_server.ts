@@ -11,6 +11,10 @@
  */
 
 import { SourceRateLimiter } from "./_source_rate_limiter.ts";
+import { type DatagramFate, UdpFaults } from "./_udp_faults.ts";
+import { CHARGEN_CYCLE } from "./chargen_connection.ts";
+import type { StreamService } from "./serve_options.ts";
+import type { FaultBoard } from "../faults/mod.ts";
 import {
   closeQuietly,
   delay,
@@ -25,6 +29,16 @@ const RECEIVE_RETRY_MS = 10;
 
 /** Datagrams per second one source address may have echoed, by default. */
 export const DEFAULT_UDP_RATE = 1_000;
+
+/**
+ * The most datagrams held back by `--delay` at once; beyond it, the
+ * datagram is answered without the delay (memory stays bounded:
+ * at most this many copies of 64 KiB).
+ */
+const MAX_DELAYED_DATAGRAMS = 1024;
+
+/** RFC 864 over UDP: an answer of up to this many characters. */
+const CHARGEN_DATAGRAM_MAX = 512;
 
 /** Options for {@linkcode serveUdpEcho}. */
 export interface ServeUdpEchoOptions {
@@ -50,6 +64,14 @@ export interface ServeUdpEchoOptions {
   logger?: Logger;
   /** Counters for `/metrics` (shared by every worker). */
   metrics?: ServerMetrics;
+  /**
+   * Echo (RFC 862), discard (no answer, RFC 863) or chargen (an answer
+   * of 0 to 512 pattern characters, RFC 864).
+   * @default {"echo"}
+   */
+  service?: StreamService;
+  /** Faults for datagrams: drop, duplicate, delay. @default {none} */
+  faults?: FaultBoard;
 }
 
 /** Totals over the service's lifetime. */
@@ -104,6 +126,27 @@ export async function serveUdpEcho(
   };
   const limiter = new SourceRateLimiter(rate);
   const buffer = new Uint8Array(maxDatagramSize + 1);
+  const faults = options.faults === undefined
+    ? undefined
+    : new UdpFaults(options.faults);
+  const delayed = new Set<ReturnType<typeof setTimeout>>();
+  const answer = answerFor(options.service ?? "echo");
+  const send = async (data: Uint8Array, peer: Deno.Addr, copies: number) => {
+    for (let copy = 0; copy < copies; copy++) {
+      try {
+        await socket.send(data, peer);
+        summary.datagrams++;
+        summary.bytesEchoed += data.length;
+        metrics?.datagramEchoed(data.length);
+      } catch (error) {
+        if (signal?.aborted) return;
+        logger.event("udp-send-error", {
+          peer: formatAddress(peer),
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  };
   const close = () => socket.close();
   signal?.addEventListener("abort", close, { once: true });
   using warnings = new EventThrottle(logger);
@@ -149,21 +192,42 @@ export async function serveUdpEcho(
         }
         continue;
       }
-      try {
-        await socket.send(data, peer);
-        summary.datagrams++;
-        summary.bytesEchoed += data.length;
-        metrics?.datagramEchoed(data.length);
-      } catch (error) {
-        if (signal?.aborted) return summary;
-        logger.event("udp-send-error", {
-          peer: formatAddress(peer),
-          error: error instanceof Error ? error.message : String(error),
-        });
+      const reply = answer(data);
+      if (reply === undefined) continue;
+      const fate: DatagramFate = faults?.next() ??
+        { copies: 1, delayMs: 0, faults: [] };
+      if (fate.faults.length > 0) metrics?.faultsApplied(fate.faults);
+      if (fate.delayMs > 0 && delayed.size < MAX_DELAYED_DATAGRAMS) {
+        // The receive buffer is reused: a held datagram needs its own copy.
+        const held = reply.slice();
+        const timer = setTimeout(() => {
+          delayed.delete(timer);
+          send(held, peer, fate.copies);
+        }, fate.delayMs);
+        delayed.add(timer);
+        continue;
       }
+      await send(reply, peer, fate.copies);
+      if (signal?.aborted) return summary;
     }
   } finally {
+    for (const timer of delayed) clearTimeout(timer);
     signal?.removeEventListener("abort", close);
     closeQuietly(socket); // the abort may have closed it already
   }
+}
+
+/** What a datagram is answered with, per service; undefined: nothing. */
+function answerFor(
+  service: StreamService,
+): (data: Uint8Array) => Uint8Array | undefined {
+  if (service === "discard") return () => undefined;
+  if (service === "chargen") {
+    return () =>
+      CHARGEN_CYCLE.subarray(
+        0,
+        Math.floor(Math.random() * (CHARGEN_DATAGRAM_MAX + 1)),
+      );
+  }
+  return (data) => data;
 }
