@@ -34,7 +34,9 @@ import {
   type ProxyProtocolOptions,
   type RunServerOptions,
   type ServeLimits,
+  type StreamService,
 } from "../server/mod.ts";
+import { FAULT_KEYS, type FaultSettings, parseFault } from "../faults/mod.ts";
 import { type LogFormat, parseSize } from "../log/mod.ts";
 
 /** `echo-server`'s help text, printed by `--help`. */
@@ -104,6 +106,28 @@ Options:
   --admin-port PORT        Serve /healthz, /readyz and /metrics (Prometheus)
                            over HTTP on this port; 0 picks one (default: off)
   --admin-host HOST        Address for the admin endpoint (default: ${DEFAULT_HOST})
+  --admin-faults           Let PUT /faults on the admin endpoint change the
+                           faults while serving (GET /faults shows them)
+
+Fault injection (default: none; see the README's "Fault injection"):
+  --delay DURATION         Hold each echoed chunk (UDP: datagram) this long
+  --jitter DURATION        Plus a random part of up to this long
+  --throttle RATE          Echo at most RATE bytes per second per
+                           connection, e.g. 64KiB
+  --chunk SIZE             Write the echo in pieces of at most SIZE ...
+  --chunk-delay DURATION   ... with this pause between them
+  --close-after SIZE|DURATION  Close (FIN) after echoing SIZE bytes, or
+                           after DURATION
+  --reset-after SIZE|DURATION  The same, with a reset (RST)
+  --blackhole              Accept and read, never answer
+  --fault-rate P           Share of connections (UDP: datagrams) that get
+                           the faults, 0 to 1 (default: 1)
+  --fault-seed N           Make the choice of --fault-rate reproducible
+  --udp-drop P             Share of datagrams not answered
+  --udp-duplicate P        Share of datagrams answered twice
+  --discard                Discard (RFC 863): read, answer nothing
+  --chargen                Chargen (RFC 864): send the rotating lines
+
   --log-format text|json   Log line format on stderr (default: text)
   --quiet                  No per-connection log lines
   --verbose                Stack traces on unexpected errors
@@ -171,6 +195,21 @@ const SERVER_FLAGS = {
   "ipv6-prefix": { type: "string" },
   "admin-port": { type: "string" },
   "admin-host": { type: "string" },
+  "admin-faults": { type: "boolean" },
+  delay: { type: "string" },
+  jitter: { type: "string" },
+  throttle: { type: "string" },
+  chunk: { type: "string" },
+  "chunk-delay": { type: "string" },
+  "close-after": { type: "string" },
+  "reset-after": { type: "string" },
+  blackhole: { type: "boolean" },
+  "fault-rate": { type: "string" },
+  "fault-seed": { type: "string" },
+  "udp-drop": { type: "string" },
+  "udp-duplicate": { type: "string" },
+  discard: { type: "boolean" },
+  chargen: { type: "boolean" },
   ...OUTPUT_FLAGS,
   ...HELP_FLAG,
   ...VERSION_FLAG,
@@ -218,6 +257,8 @@ export function parseServerArgs(args: string[]): ServerCommand {
     deny: parseRanges("deny", values.deny),
   };
   const admin = parseAdmin(values);
+  const faults = parseFaultFlags(values);
+  const service = parseService(values);
   return {
     kind: "serve",
     args: {
@@ -263,8 +304,50 @@ export function parseServerArgs(args: string[]): ServerCommand {
         parsePrefixLength,
       ),
       ...(admin !== undefined && { admin }),
+      ...(service !== "echo" && { service }),
+      ...(faults !== undefined && { faults }),
+      ...(values["admin-faults"] === true && { liveFaults: true }),
     },
   };
+}
+
+/** The fault flags given, as one set of faults; undefined: none given. */
+function parseFaultFlags(
+  values: ParsedFlags["values"],
+): FaultSettings | undefined {
+  let faults: FaultSettings | undefined;
+  for (const key of FAULT_KEYS) {
+    const flag = key.replaceAll("_", "-");
+    const value = values[flag] as string | boolean | undefined;
+    if (value === undefined) continue;
+    faults = {
+      ...faults,
+      ...parseFlagValue(flag, String(value), () => parseFault(key, value)),
+    };
+  }
+  if (faults?.chunkDelay !== undefined && faults.chunk === undefined) {
+    throw new UsageError("--chunk-delay: only with --chunk: see --help");
+  }
+  if (faults?.closeAfter !== undefined && faults.resetAfter !== undefined) {
+    throw new UsageError(
+      "--close-after and --reset-after: give one of them: see --help",
+    );
+  }
+  return faults;
+}
+
+/** Echo, or one of its RFC companions (`--discard`, `--chargen`). */
+function parseService(values: ParsedFlags["values"]): StreamService {
+  if (values.discard === true && values.chargen === true) {
+    throw new UsageError(
+      "--discard and --chargen: give one of them: see --help",
+    );
+  }
+  return values.discard === true
+    ? "discard"
+    : values.chargen === true
+    ? "chargen"
+    : "echo";
 }
 
 /** Flags that cannot go together, refused with the one that is wrong. */
@@ -293,6 +376,9 @@ function checkCombinations(
   }
   if (values.alpn !== undefined && chosen.tls === undefined) {
     throw new UsageError("--alpn: only with --tls or --tls-cert: see --help");
+  }
+  if (values["admin-faults"] === true && values["admin-port"] === undefined) {
+    throw new UsageError("--admin-faults: only with --admin-port: see --help");
   }
 }
 

@@ -126,3 +126,70 @@ Deno.test("PROXY trust flags: loopback trusted by default, --proxy-from replaces
     /Invalid prefix length "129"/,
   );
 });
+
+Deno.test("fault flags make one set of faults; the service flags pick discard or chargen", () => {
+  const parsed = parseServerArgs([
+    "--delay",
+    "200ms",
+    "--throttle",
+    "64KiB",
+    "--chunk",
+    "10",
+    "--chunk-delay",
+    "5ms",
+    "--reset-after",
+    "1KiB",
+    "--blackhole",
+    "--fault-rate",
+    "0.25",
+    "--fault-seed",
+    "9",
+    "--udp-drop",
+    "0.1",
+    "--chargen",
+    "--admin-port",
+    "0",
+    "--admin-faults",
+  ]);
+  assert.equal(parsed.kind, "serve");
+  if (parsed.kind !== "serve") return;
+  assert.deepEqual(parsed.args.faults, {
+    delay: 200,
+    throttle: 65536,
+    chunk: 10,
+    chunkDelay: 5,
+    resetAfter: { bytes: 1024 },
+    blackhole: true,
+    faultRate: 0.25,
+    faultSeed: 9,
+    udpDrop: 0.1,
+  });
+  assert.equal(parsed.args.service, "chargen");
+  assert.equal(parsed.args.liveFaults, true);
+  const plain = parseServerArgs([]);
+  assert.ok(plain.kind === "serve" && plain.args.faults === undefined);
+  assert.ok(plain.kind === "serve" && plain.args.service === undefined);
+});
+
+Deno.test("fault flags refuse bad values and combinations, naming the flag", () => {
+  const cases: [string[], RegExp][] = [
+    [["--delay", "5"], /^--delay: Invalid duration "5"/],
+    [["--fault-rate", "2"], /^--fault-rate: Invalid share "2"/],
+    [["--close-after", "soon"], /^--close-after: Invalid size "soon"/],
+    [["--chunk-delay", "5ms"], /^--chunk-delay: only with --chunk/],
+    [
+      ["--close-after", "1", "--reset-after", "1"],
+      /^--close-after and --reset-after: give one of them/,
+    ],
+    [["--discard", "--chargen"], /^--discard and --chargen: give one of them/],
+    [["--admin-faults"], /^--admin-faults: only with --admin-port/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => parseServerArgs(args),
+      (error: unknown) =>
+        error instanceof UsageError && message.test(error.message),
+      args.join(" "),
+    );
+  }
+});
