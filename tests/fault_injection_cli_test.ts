@@ -7,11 +7,13 @@
 import assert from "node:assert/strict";
 import {
   bytesEqual,
+  CLIENT_SCRIPT,
   connect,
   FILE_PERMISSIONS,
   patternChunk,
   readToEnd,
   roundTrip,
+  runScript,
   startServer,
   withTempDir,
 } from "./_helpers.ts";
@@ -396,4 +398,29 @@ Deno.test("--discard reads and answers nothing; --chargen sends RFC 864 lines", 
   assert.equal(text[95], text[0], "the pattern repeats after 95 lines");
   await conn.closeWrite();
   await readToEnd(conn);
+});
+
+Deno.test("echo-client bench against a faulty server keeps going, counts errors by cause, exits 1", async () => {
+  await using server = await startServer([
+    "--reset-after",
+    "6400",
+    "--quiet",
+  ]);
+  const result = await runScript(CLIENT_SCRIPT, [
+    "bench",
+    "--port",
+    String(server.port),
+    "--connections",
+    "4",
+    "--duration",
+    "1s",
+    "--json",
+    "--quiet",
+  ]);
+  assert.equal(result.code, 1, result.stderr);
+  const report = JSON.parse(new TextDecoder().decode(result.stdout));
+  // 100 round trips of 64 B per connection, then a reset: many of each.
+  assert.ok(report.errors_by_cause.reset >= 10, JSON.stringify(report));
+  assert.ok(report.completed >= 10 * report.errors_by_cause.reset);
+  assert.equal(report.mismatches, 0);
 });

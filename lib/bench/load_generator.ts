@@ -11,11 +11,13 @@ import {
   delay,
   type Endpoint,
   firstDifference,
+  TimeoutError,
   writeAll,
 } from "../net/mod.ts";
 import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { UnverifiedBytes } from "../client/mod.ts";
+import { Watchdog, type Watched } from "./_watchdog.ts";
 
 /** What each connection does. */
 export type LoadMode = "ping-pong" | "stream" | "connect";
@@ -56,6 +58,12 @@ export interface LoadOptions {
   rate?: number;
   /** Stream mode: most unverified bytes in flight per connection. @default {262144} */
   window?: number;
+  /**
+   * A connection that makes no progress (no echo, no connect) for this
+   * many ms is ended and counted as a timeout.
+   * @default {10000}
+   */
+  timeout?: number;
   /** Send a PROXY header first on every connection (TCP only). */
   sendProxy?: ProxyVersion;
   /** Abort to stop early; the report covers what ran. */
@@ -103,18 +111,55 @@ export interface LoadReport {
   megabytesPerSecond: number;
   /** Latency per round trip (connect mode: per connect-echo-close), in µs. */
   latency: LatencyHistogram;
-  /** Connection errors (refused, reset, early close). */
+  /** Connection errors (refused, reset, early close, timeout, other). */
   errors: number;
   /** Echoes that differed from what was sent. */
   mismatches: number;
+  /**
+   * Errors and mismatches by cause. Each ended its connection, which was
+   * replaced by a new one: the load goes on.
+   */
+  errorsByCause: Record<ErrorCause, number>;
   /** The first few distinct error messages. */
   errorSamples: string[];
 }
+
+/**
+ * Why a load connection failed: the server refused it, reset it, closed
+ * it before the echo was complete, sent nothing for `timeout`, echoed
+ * something else, or anything else.
+ */
+export type ErrorCause =
+  | "refused"
+  | "reset"
+  | "closed"
+  | "timeout"
+  | "mismatch"
+  | "other";
+
+/** The causes, in the order reports list them. */
+export const ERROR_CAUSES: readonly ErrorCause[] = [
+  "refused",
+  "reset",
+  "closed",
+  "timeout",
+  "mismatch",
+  "other",
+];
 
 const PATTERN_LENGTH = 1_048_573; // prime: message offsets never line up with it
 const MAX_ERROR_SAMPLES = 5;
 const DEFAULT_DURATION_MS = 5_000;
 const DEFAULT_STREAM_WINDOW = 256 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** After a refused or timed-out connect, the first pause before the next. */
+const RECONNECT_BACKOFF_MS = 10;
+const MAX_RECONNECT_BACKOFF_MS = 1_000;
+/**
+ * A connection slot gives up after this many failures in a row during
+ * which the whole load verified nothing: the server is gone, not faulty.
+ */
+const MAX_FUTILE_FAILURES = 5;
 
 /**
  * A random pattern all messages are cut from, long enough that a message
@@ -133,12 +178,34 @@ function makePattern(size: number): Uint8Array {
 
 class MismatchError extends Error {}
 
+/** The server closed the connection before the whole echo came back. */
+class ClosedEarlyError extends Error {}
+
+function causeOf(error: unknown): ErrorCause {
+  if (error instanceof MismatchError) return "mismatch";
+  if (error instanceof ClosedEarlyError) return "closed";
+  if (error instanceof TimeoutError) return "timeout";
+  if (error instanceof Deno.errors.ConnectionRefused) return "refused";
+  if (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe
+  ) {
+    return "reset";
+  }
+  return "other";
+}
+
 function ignore(): void {}
 
 /**
  * Runs a load against an echo server and reports what it measured.
- * Errors on a connection end that connection's loop and are counted; the
- * function itself only rejects for invalid options.
+ * An error ends its connection, is counted by cause, and a new connection
+ * takes its place (after a refused or timed-out connect, with a pause that
+ * doubles up to 1 s), so a faulty server is measured, not just detected.
+ * A slot stops replacing after 5 failures in a row while the whole load
+ * verified nothing (a server that is gone). The function itself only
+ * rejects for invalid options.
  *
  * @param options Target, mode, shape and length of the load.
  * @returns Throughput, latency percentiles and error counts.
@@ -177,6 +244,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     };
   const errorSamples: string[] = [];
   let mismatches = 0;
+  const errorsByCause = Object.fromEntries(
+    ERROR_CAUSES.map((cause) => [cause, 0]),
+  ) as Record<ErrorCause, number>;
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -202,7 +272,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     !stop.signal.aborted && (!measuring() || claimed++ < count);
   const fail = (error: unknown) => {
     if (stop.signal.aborted) return; // errors caused by stopping do not count
-    if (error instanceof MismatchError) mismatches++;
+    const cause = causeOf(error);
+    errorsByCause[cause]++;
+    if (cause === "mismatch") mismatches++;
     else progress.errors++;
     const message = error instanceof Error ? error.message : String(error);
     if (
@@ -212,8 +284,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
   };
 
+  using watchdog = new Watchdog(options.timeout ?? DEFAULT_TIMEOUT_MS);
   const context: LoopContext = {
     endpoint,
+    watchdog,
+    verified: { bytes: 0 },
     size,
     pattern,
     progress,
@@ -230,7 +305,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   await Promise.all(
     Array.from(
       { length: connections },
-      (_, id) => loop(context, id).catch(fail),
+      (_, id) => keepLoading(loop, context, id, fail),
     ),
   );
   const seconds = measuring() ? (performance.now() - started) / 1000 : 0;
@@ -253,12 +328,71 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     latency: progress.latency,
     errors: progress.errors,
     mismatches,
+    errorsByCause,
     errorSamples,
   };
 }
 
+/**
+ * Runs connection `id`'s loop until the load ends, replacing the
+ * connection whenever an error ends it.
+ */
+async function keepLoading(
+  loop: Loop,
+  context: LoopContext,
+  id: number,
+  fail: (error: unknown) => void,
+): Promise<void> {
+  let backoff = RECONNECT_BACKOFF_MS;
+  let futile = 0;
+  while (true) {
+    const verifiedBefore = context.verified.bytes;
+    try {
+      await loop(context, id);
+      return; // the load is over: time, count or abort
+    } catch (error) {
+      fail(error);
+      if (context.stop.aborted) return;
+      futile = context.verified.bytes === verifiedBefore ? futile + 1 : 0;
+      if (futile >= MAX_FUTILE_FAILURES) return;
+      // A server that refuses (or is not there) would make this spin.
+      const cause = causeOf(error);
+      if (cause === "refused" || cause === "timeout") {
+        await delay(backoff, context.stop);
+        backoff = Math.min(backoff * 2, MAX_RECONNECT_BACKOFF_MS);
+      } else backoff = RECONNECT_BACKOFF_MS;
+    }
+  }
+}
+
+/**
+ * Runs `work` on `conn` with the watchdog on it: a connection it ended
+ * fails with a {@linkcode TimeoutError} instead of the closed socket's
+ * error.
+ */
+async function watching(
+  context: LoopContext,
+  conn: Deno.Conn,
+  work: (watched: Watched) => Promise<void>,
+): Promise<void> {
+  const watched = context.watchdog.watch(conn);
+  try {
+    await work(watched);
+  } catch (error) {
+    if (!watched.expired) throw error;
+    throw new TimeoutError(
+      `No progress for ${context.watchdog.timeoutMs} ms: connection ended`,
+    );
+  } finally {
+    context.watchdog.forget(watched);
+  }
+}
+
 interface LoopContext {
   endpoint: Endpoint;
+  watchdog: Watchdog;
+  /** Bytes verified, the warm-up included: whether the load gets anywhere. */
+  verified: { bytes: number };
   size: number;
   pattern: Uint8Array;
   progress: LoadProgress;
@@ -335,7 +469,7 @@ async function roundTrip(
     received = n === null ? null : received + n;
   }
   if (received === null) {
-    throw new Error("Connection closed by the server mid-echo");
+    throw new ClosedEarlyError("Connection closed by the server mid-echo");
   }
   if (received > message.length) {
     throw new MismatchError(
@@ -351,9 +485,22 @@ async function roundTrip(
 }
 
 async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
-  const { size, pattern, progress, interval } = context;
   using conn = await open(context);
   using _ = closeOnAbort(context.stop, conn);
+  await watching(
+    context,
+    conn,
+    (watched) => pingPong(context, id, conn, watched),
+  );
+}
+
+async function pingPong(
+  context: LoopContext,
+  id: number,
+  conn: Deno.Conn,
+  watched: Watched,
+): Promise<void> {
+  const { size, pattern, progress, interval } = context;
   const echo = echoBuffer(size);
   let offset = startOffset(id);
   // With a rate, request k is due at first + k * interval; connections are
@@ -369,8 +516,11 @@ async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
     const sent = interval > 0 ? due : performance.now();
     const measured = context.measuring();
     await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
+    const now = performance.now();
+    watched.last = now;
+    context.verified.bytes += size;
     if (measured) {
-      progress.latency.record((performance.now() - sent) * 1000);
+      progress.latency.record((now - sent) * 1000);
       progress.completed++;
       progress.bytesVerified += size;
     }
@@ -389,8 +539,13 @@ async function connectLoop(context: LoopContext, id: number): Promise<void> {
     {
       using conn = await open(context);
       using _ = closeOnAbort(context.stop, conn);
-      await roundTrip(conn, pattern.subarray(offset, offset + size), echo);
+      await watching(
+        context,
+        conn,
+        () => roundTrip(conn, pattern.subarray(offset, offset + size), echo),
+      );
     }
+    context.verified.bytes += size;
     if (measured) {
       progress.latency.record((performance.now() - started) * 1000);
       progress.completed++;
@@ -406,6 +561,7 @@ async function streamLoop(context: LoopContext, id: number): Promise<void> {
   using _ = closeOnAbort(context.stop, conn);
   const unverified = new UnverifiedBytes();
   let wakeWriter: (() => void) | undefined;
+  let progressMade = ignore;
   let offset = startOffset(id);
 
   const write = async () => {
@@ -431,6 +587,8 @@ async function streamLoop(context: LoopContext, id: number): Promise<void> {
       if (mismatch !== -1) {
         throw new MismatchError(`Echo differs at stream byte ${mismatch}`);
       }
+      progressMade();
+      context.verified.bytes += n;
       if (context.measuring()) {
         progress.bytesVerified += n;
         progress.completed = Math.floor(progress.bytesVerified / size);
@@ -439,13 +597,16 @@ async function streamLoop(context: LoopContext, id: number): Promise<void> {
       wakeWriter = undefined;
     }
     if (unverified.size > 0) {
-      throw new Error("Connection closed by the server mid-stream");
+      throw new ClosedEarlyError("Connection closed by the server mid-stream");
     }
   };
   const stopWaiting = () => wakeWriter?.();
   context.stop.addEventListener("abort", stopWaiting, { once: true });
   try {
-    await Promise.all([write(), read()]);
+    await watching(context, conn, async (watched) => {
+      progressMade = () => watched.last = performance.now();
+      await Promise.all([write(), read()]);
+    });
   } finally {
     context.stop.removeEventListener("abort", stopWaiting);
   }

@@ -5,7 +5,11 @@
  * @module
  */
 
-import type { LoadProgress, LoadReport } from "./load_generator.ts";
+import {
+  ERROR_CAUSES,
+  type LoadProgress,
+  type LoadReport,
+} from "./load_generator.ts";
 import { formatDuration } from "../log/mod.ts";
 
 const PERCENTILES = [50, 90, 99, 99.9] as const;
@@ -48,6 +52,7 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
     },
     errors: report.errors,
     mismatches: report.mismatches,
+    errors_by_cause: report.errorsByCause,
     error_samples: report.errorSamples,
   };
 }
@@ -102,6 +107,17 @@ export function formatReport(report: LoadReport): string {
   }
   rows.push(["errors", `${report.errors}`]);
   rows.push(["mismatches", `${report.mismatches}`]);
+  const causes = ERROR_CAUSES.filter((cause) =>
+    report.errorsByCause[cause] > 0
+  );
+  if (causes.length > 0) {
+    rows.push([
+      "by cause",
+      causes.map((cause) => `${cause} ${report.errorsByCause[cause]}`).join(
+        ", ",
+      ) + " (each connection replaced)",
+    ]);
+  }
   for (const sample of report.errorSamples) rows.push(["first errors", sample]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`)

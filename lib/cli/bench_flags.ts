@@ -45,6 +45,9 @@ Options:
                          server's latency (default: 0.5s, or 0s with --count)
   --rate N               ping-pong: N round trips per second in total; latency
                          counts from when each was due (default: flat out)
+  --timeout DURATION     End a connection that makes no progress this long
+                         (no echo, no connect): counted as a timeout, and
+                         replaced (default: 10s)
   --send-proxy v1|v2     Send a PROXY protocol header first on every
                          connection (TCP only)
   --json                 One JSON object on stdout instead of a table
@@ -52,6 +55,8 @@ Options:
   -h, --help             Show this help
 
 Latency is per round trip (connect mode: connect + echo + close).
+A connection that fails (refused, reset, closed early, timeout, mismatch)
+is counted by cause and replaced: the load goes on until its end.
 Exit codes: 0 clean run, 1 any mismatch or connection error, 2 usage.
 `;
 
@@ -75,6 +80,8 @@ export interface BenchArgs {
   warmup: number;
   /** Round trips per second in total, if given. */
   rate?: number;
+  /** How long a connection may make no progress, in ms. */
+  timeout: number;
   /** JSON output. */
   json: boolean;
   /** No live progress. */
@@ -107,6 +114,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     count: { type: "string" },
     warmup: { type: "string" },
     rate: { type: "string" },
+    timeout: { type: "string" },
     json: { type: "boolean" },
     "send-proxy": { type: "string" },
     quiet: { type: "boolean" },
@@ -152,6 +160,11 @@ export function parseBenchArgs(args: string[]): BenchCommand {
         durationOrZero,
       ),
       ...rate,
+      timeout: parseFlagValue(
+        "timeout",
+        text("timeout") ?? "10s",
+        positiveDuration,
+      ),
       json: values.json === true,
       quiet: values.quiet === true,
     },

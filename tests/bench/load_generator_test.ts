@@ -10,6 +10,7 @@ import {
   startCorruptingServer,
   startEchoServer,
   startFakeServer,
+  startSilentServer,
 } from "../_helpers.ts";
 
 async function withEchoServer(
@@ -102,14 +103,16 @@ Deno.test("load against a corrupting server reports mismatches", async () => {
     size: 64,
     count: 5,
   });
-  assert.equal(report.mismatches, 1);
+  // Each mismatch ends its connection; each new one is corrupted too.
+  assert.equal(report.mismatches, 5);
+  assert.equal(report.errorsByCause.mismatch, 5);
   assert.match(
     report.errorSamples[0] ?? "",
     /^Echo differs at byte 10 of a 64-byte message$/,
   );
 });
 
-Deno.test("load against a closed port counts connection errors, one per connection", async () => {
+Deno.test("load against a closed port: each connection tries 5 times, then gives up", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
@@ -118,8 +121,57 @@ Deno.test("load against a closed port counts connection errors, one per connecti
     connections: 3,
     count: 10,
   });
-  assert.equal(report.errors, 3);
+  assert.equal(report.errors, 15);
+  assert.equal(report.errorsByCause.refused, 15);
   assert.equal(report.completed, 0);
+});
+
+Deno.test("a server that ends connections now and then: each is counted by cause and replaced, the load goes on", async () => {
+  await using server = startFakeServer(async (conn) => {
+    const buffer = new Uint8Array(64);
+    for (let trip = 0; trip < 3; trip++) {
+      let received = 0;
+      while (received < 64) {
+        const n = await conn.read(buffer.subarray(received));
+        if (n === null) return;
+        received += n;
+      }
+      await conn.write(buffer);
+    }
+  });
+  const report = await runLoad({
+    endpoint: loopback(server.port),
+    connections: 2,
+    size: 64,
+    count: 30,
+  });
+  // Every claimed round trip either completed or ended its connection;
+  // each connection completes 3 before its 4th fails.
+  assert.equal(report.completed + report.errors, 30);
+  assert.ok(
+    report.errors >= 6 && report.completed >= 20,
+    `${report.completed} completed, ${report.errors} errors`,
+  );
+  assert.equal(report.errorsByCause.closed, report.errors);
+  assert.equal(report.mismatches, 0);
+});
+
+Deno.test("a server that never answers: the connection times out, is replaced, and the load ends", async () => {
+  await using server = startSilentServer();
+  const started = performance.now();
+  const report = await runLoad({
+    endpoint: loopback(server.port),
+    connections: 1,
+    duration: 600,
+    timeout: 200,
+  });
+  assert.ok(performance.now() - started < 2_000);
+  assert.ok(
+    report.errorsByCause.timeout >= 1,
+    JSON.stringify(report.errorsByCause),
+  );
+  assert.equal(report.completed, 0);
+  assert.match(report.errorSamples[0] ?? "", /^No progress for 200 ms/);
 });
 
 /**
@@ -152,7 +204,9 @@ Deno.test("a server that closes mid-echo counts one error, not a mismatch", asyn
   const report = await loadAgainstOneReply((request) =>
     request.subarray(0, 20)
   );
-  assert.equal(report.errors, 1);
+  // Each connection fails its first round trip, and the count is 3.
+  assert.equal(report.errors, 3);
+  assert.equal(report.errorsByCause.closed, 3);
   assert.equal(report.mismatches, 0);
   assert.equal(report.completed, 0);
   assert.deepEqual(report.errorSamples, [
@@ -167,7 +221,7 @@ Deno.test("a server that sends more than it was sent is caught", async () => {
     reply.set(request);
     return reply;
   });
-  assert.equal(report.mismatches, 1);
+  assert.equal(report.mismatches, 3);
   assert.equal(report.completed, 0);
   assert.deepEqual(report.errorSamples, [
     "Echo longer than the 64-byte message",

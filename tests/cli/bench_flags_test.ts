@@ -11,6 +11,7 @@ Deno.test("bench defaults: one ping-pong connection, 64 B, 0.5 s warm-up, no cou
       connections: 1,
       size: 64,
       warmup: 500,
+      timeout: 10_000,
       json: false,
       quiet: false,
     },
