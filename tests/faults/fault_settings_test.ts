@@ -14,13 +14,13 @@ Deno.test("parseFaults reads every fault in the flags' forms, and faultsToJson w
     jitter: "0.05s",
     throttle: "64KiB/s",
     chunk: "100",
-    chunk_delay: "10ms",
-    reset_after: "2s",
+    "chunk_delay": "10ms",
+    "reset_after": "2s",
     blackhole: false,
-    fault_rate: 0.5,
-    fault_seed: "7",
-    udp_drop: "0.1",
-    udp_duplicate: 0,
+    "fault_rate": 0.5,
+    "fault_seed": "7",
+    "udp_drop": "0.1",
+    "udp_duplicate": 0,
   };
   const settings = parseFaults(json);
   assert.deepEqual(settings, {
