@@ -61,6 +61,8 @@ export {
   type RunClientOptions,
 } from "./client/mod.ts";
 export {
+  ERROR_CAUSES,
+  type ErrorCause,
   LatencyHistogram,
   type LoadMode,
   type LoadOptions,
