@@ -143,32 +143,42 @@ function fenceCommands(body: string[], firstLine: number): ReadmeCommand[] {
 }
 
 /**
- * Whether `actual` (output lines) shows every `expected` line, in order.
- * `…` in an expected line matches anything and every number matches any
- * number; whitespace at the ends does not count.
+ * Whether the output shows every `expected` line, in order within each
+ * stream (stdout and stderr interleave unpredictably). `…` in an expected
+ * line matches anything, every number matches any number, and runs of
+ * whitespace count as one space (tables align by their longest label).
  *
+ * @param expected The lines the README shows.
+ * @param streams The output lines of each stream (stdout, stderr).
  * @returns The first expected line not found, or `undefined` if all were.
  */
 export function missingOutput(
   expected: string[],
-  actual: string[],
+  ...streams: string[][]
 ): string | undefined {
-  let from = 0;
+  const cursors = streams.map(() => 0);
   for (const line of expected) {
     const pattern = outputPattern(line);
-    const found = actual.findIndex((text, i) =>
-      i >= from && pattern.test(text.trim())
-    );
-    if (found === -1) return line;
-    from = found + 1;
+    const stream = streams.findIndex((lines, s) => {
+      const found = lines.findIndex((text, i) =>
+        i >= (cursors[s] ?? 0) && pattern.test(squeeze(text))
+      );
+      if (found !== -1) cursors[s] = found + 1;
+      return found !== -1;
+    });
+    if (stream === -1) return line;
   }
   return undefined;
+}
+
+function squeeze(text: string): string {
+  return text.trim().replace(/\s+/g, " ");
 }
 
 const NUMBER = /\d+(?:[.,]\d+)*/g;
 
 function outputPattern(expected: string): RegExp {
-  const parts = expected.trim().split("…").map((part) =>
+  const parts = squeeze(expected).split("…").map((part) =>
     part.split(NUMBER).map(escapeRegExp).join(NUMBER.source)
   );
   return new RegExp(`^${parts.join(".*")}$`);

@@ -13,6 +13,8 @@
  * - `echo-server` and `echo-client` are the task forms
  *   (`deno task serve|client`), as the README says for source users; `nc`
  *   is OpenBSD netcat, as the README's comment says.
+ * - Signals: each command runs in its own process group with SIGPIPE at
+ *   its default (Deno's children inherit it ignored), as in a terminal.
  *
  * @module
  */
@@ -55,6 +57,7 @@ const TOOLS: Readonly<Record<string, string>> = {
   ncat: "ncat",
   "nc.openbsd": "netcat-openbsd",
   npx: "npm",
+  curl: "curl",
 };
 
 /** A scratch copy of the project with the examples' inputs. */
@@ -246,15 +249,14 @@ export class ReadmeSection implements AsyncDisposable {
     if (!status.success) {
       throw failure(started, `exited with ${status.code}`);
     }
-    check(started, expected, [
-      ...started.stdout.lines,
-      ...started.stderr.lines,
-    ]);
+    check(started, expected, started.stdout.lines, started.stderr.lines);
   }
 
   #spawn(text: string): Started {
+    // Deno ignores SIGPIPE, and its children inherit that; a terminal's
+    // shell has the default, which ends `nc … | head` when head is done.
     const process = new Deno.Command("setsid", {
-      args: ["bash", "-c", text],
+      args: ["env", "--default-signal=PIPE", "bash", "-c", text],
       cwd: this.#workspace.dir,
       env: this.#workspace.env,
       stdin: "null",
@@ -332,7 +334,7 @@ async function stop(started: Started): Promise<void> {
       `did not drain and exit 0 on Ctrl-C (exit ${status.code})`,
     );
   }
-  check(started, [], []);
+  check(started, []);
 }
 
 async function withTimeout(
@@ -361,8 +363,12 @@ async function kill(started: Started): Promise<void> {
   await Promise.all([started.stdout.done, started.stderr.done]);
 }
 
-function check(started: Started, expected: string[], actual: string[]): void {
-  const missing = missingOutput(expected, actual);
+function check(
+  started: Started,
+  expected: string[],
+  ...streams: string[][]
+): void {
+  const missing = missingOutput(expected, ...streams);
   if (missing !== undefined) {
     throw failure(started, `did not print "${missing}"`);
   }

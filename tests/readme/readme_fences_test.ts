@@ -81,6 +81,27 @@ Deno.test("missingOutput: numbers and … match anything, order counts", () => {
   );
 });
 
+Deno.test("missingOutput: order counts within stdout and within stderr, not across; spaces squeeze", () => {
+  const stdout = ["exit 1"];
+  const stderr = ["error: gone", "by cause       reset 3 (replaced)"];
+  assert.equal(
+    missingOutput(
+      ["error: gone", "exit 1", "by cause reset … (replaced)"],
+      stdout,
+      stderr,
+    ),
+    undefined,
+  );
+  assert.equal(
+    missingOutput(
+      ["by cause reset 3 (replaced)", "error: gone"],
+      stdout,
+      stderr,
+    ),
+    "error: gone",
+  );
+});
+
 Deno.test("a README example that is broken fails, quoting its output", async () => {
   await using workspace = await readmeWorkspace();
   await using section = new ReadmeSection(workspace, "broken");
