@@ -307,7 +307,12 @@ Deno.test("client bench exits 1 when the echo is corrupted, and 2 for a bad mode
     "3",
   ]);
   assert.equal(corrupted.code, 1);
-  assert.match(decoder.decode(corrupted.stdout), /^mismatches +1$/m);
+  // Each of the 3 round trips is corrupted; each ends its connection.
+  assert.match(decoder.decode(corrupted.stdout), /^mismatches +3$/m);
+  assert.match(
+    decoder.decode(corrupted.stdout),
+    /^by cause +mismatch 3 \(each connection replaced\)$/m,
+  );
   const bad = await runClient(["bench", "--mode", "pingpong"]);
   assert.equal(bad.code, 2);
   assert.match(

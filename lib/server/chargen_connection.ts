@@ -8,6 +8,7 @@
 
 import {
   closeOnAbort,
+  closeQuietly,
   forgetOnAbort,
   type StreamConn,
   writeAll,
@@ -49,9 +50,10 @@ const BLOCK = new Uint8Array(CHARGEN_CYCLE.length * 9).map((_, i) =>
 );
 
 /**
- * Sends the pattern on `conn` until the peer half-closes (`eof`) or stops
- * reading for good; drops what it sends. `bytesEchoed` counts the bytes
- * sent. Never throws; the caller closes `conn`.
+ * Sends the pattern on `conn` until the peer half-closes (`eof`: the
+ * connection is closed then, as RFC 864 ends the service when the client
+ * does) or stops reading for good; drops what it sends. `bytesEchoed`
+ * counts the bytes sent. Never throws.
  *
  * @param conn An open connection.
  * @param options The shutdown signal (others are not used).
@@ -89,13 +91,15 @@ export async function chargenConnection(
       // The writes below see the same failure.
     }
     peerDone = true;
+    // The client's end is the end of the service (RFC 864); a write
+    // blocked on a client that stopped reading must end too.
+    closeQuietly(conn);
   })();
   try {
     while (!peerDone) {
       await writeAll(conn, BLOCK);
       sent += BLOCK.length;
     }
-    await conn.closeWrite();
     return { bytesEchoed: sent, reason: "eof" };
   } catch (error) {
     if (signal?.aborted) return { bytesEchoed: sent, reason: "shutdown" };
