@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import { VERSION } from "../lib/cli/mod.ts";
 import {
   CLIENT_SCRIPT,
+  FILE_PERMISSIONS,
   patternChunk,
   PROGRAM_PERMISSIONS,
   readToEnd,
   RssWatch,
   runClient,
+  runScript,
   startCorruptingServer,
   startFakeServer,
   startServer,
+  withTempDir,
 } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -363,4 +366,55 @@ Deno.test("--send-proxy against a server that does not expect a PROXY header say
       /\(the server echoed our PROXY header: it does not expect one; leave out --send-proxy, or start it with --proxy-protocol\)\n$/,
     );
   }
+});
+
+Deno.test("bench --tls --messages-per-connection: verified over TLS, connect and handshake reported apart; an unreadable --ca is a usage error", async () => {
+  await withTempDir(async (dir) => {
+    await using server = await startServer(
+      ["--tls", "--tls-cert-out", `${dir}/cert.pem`, "--quiet"],
+      { permissions: FILE_PERMISSIONS },
+    );
+    const result = await runScript(
+      CLIENT_SCRIPT,
+      [
+        "bench",
+        "--port",
+        String(server.port),
+        "--tls",
+        "--ca",
+        `${dir}/cert.pem`,
+        "--messages-per-connection",
+        "10",
+        "--count",
+        "100",
+        "--json",
+      ],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(decoder.decode(result.stdout));
+    assert.equal(report.completed, 100);
+    assert.equal(report.connections_opened, 10);
+    assert.ok(report.tls_handshake_us.p50 > 0);
+    assert.ok(report.connect_us.p50 > 0);
+    const missing = await runScript(
+      CLIENT_SCRIPT,
+      [
+        "bench",
+        "--port",
+        String(server.port),
+        "--tls",
+        "--ca",
+        `${dir}/nope.pem`,
+        "--count",
+        "1",
+      ],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: --ca: /);
+    assert.equal(missing.stderr.trim().split("\n").length, 1);
+  });
 });

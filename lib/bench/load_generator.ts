@@ -12,6 +12,8 @@ import {
   type Endpoint,
   firstDifference,
   TimeoutError,
+  type TlsClientOptions,
+  TlsVerificationError,
   writeAll,
 } from "../net/mod.ts";
 import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
@@ -64,6 +66,15 @@ export interface LoadOptions {
    * @default {10000}
    */
   timeout?: number;
+  /** Speak TLS on every connection, with these settings (TCP only). */
+  tls?: TlsClientOptions;
+  /**
+   * Ping-pong: close each connection after this many round trips and open
+   * a new one, so connection setup (and the TLS handshake) is part of the
+   * load and measured apart.
+   * @default {Infinity: one connection for the whole run}
+   */
+  messagesPerConnection?: number;
   /** Send a PROXY header first on every connection (TCP only). */
   sendProxy?: ProxyVersion;
   /** Abort to stop early; the report covers what ran. */
@@ -105,12 +116,18 @@ export interface LoadReport {
   completed: number;
   /** Completed per second. */
   perSecond: number;
+  /** With `rate`: the rate asked for, to show beside the one achieved. */
+  targetPerSecond?: number;
   /** Echoed bytes verified. */
   bytesVerified: number;
   /** Verified echo throughput in MB/s (10^6 bytes). */
   megabytesPerSecond: number;
   /** Latency per round trip (connect mode: per connect-echo-close), in µs. */
   latency: LatencyHistogram;
+  /** Time to connect (TCP), per connection opened while measuring, in µs. */
+  connectLatency: LatencyHistogram;
+  /** With TLS: handshake time after the connect, per connection, in µs. */
+  handshakeLatency?: LatencyHistogram;
   /** Connection errors (refused, reset, early close, timeout, other). */
   errors: number;
   /** Echoes that differed from what was sent. */
@@ -125,12 +142,14 @@ export interface LoadReport {
 }
 
 /**
- * Why a load connection failed: the server refused it, reset it, closed
- * it before the echo was complete, sent nothing for `timeout`, echoed
- * something else, or anything else.
+ * Why a load connection failed: the server refused it, its TLS
+ * certificate was not accepted, it reset the connection, closed it before
+ * the echo was complete, sent nothing for `timeout`, echoed something
+ * else, or anything else.
  */
 export type ErrorCause =
   | "refused"
+  | "tls"
   | "reset"
   | "closed"
   | "timeout"
@@ -140,6 +159,7 @@ export type ErrorCause =
 /** The causes, in the order reports list them. */
 export const ERROR_CAUSES: readonly ErrorCause[] = [
   "refused",
+  "tls",
   "reset",
   "closed",
   "timeout",
@@ -186,6 +206,7 @@ function causeOf(error: unknown): ErrorCause {
   if (error instanceof ClosedEarlyError) return "closed";
   if (error instanceof TimeoutError) return "timeout";
   if (error instanceof Deno.errors.ConnectionRefused) return "refused";
+  if (error instanceof TlsVerificationError) return "tls";
   if (
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.ConnectionAborted ||
@@ -285,10 +306,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   };
 
   using watchdog = new Watchdog(options.timeout ?? DEFAULT_TIMEOUT_MS);
+  const timings = {
+    connect: new LatencyHistogram(),
+    ...(options.tls !== undefined && { handshake: new LatencyHistogram() }),
+  };
   const context: LoopContext = {
     endpoint,
     watchdog,
     verified: { bytes: 0 },
+    tls: options.tls,
+    timings,
+    messagesPerConnection: options.messagesPerConnection ?? Infinity,
     size,
     pattern,
     progress,
@@ -321,11 +349,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     warmupSeconds: warmupMs / 1000,
     completed: progress.completed,
     perSecond: seconds > 0 ? progress.completed / seconds : 0,
+    ...(options.rate !== undefined && { targetPerSecond: options.rate }),
     bytesVerified: progress.bytesVerified,
     megabytesPerSecond: seconds > 0
       ? progress.bytesVerified / seconds / 1e6
       : 0,
     latency: progress.latency,
+    connectLatency: timings.connect,
+    ...(timings.handshake !== undefined &&
+      { handshakeLatency: timings.handshake }),
     errors: progress.errors,
     mismatches,
     errorsByCause,
@@ -391,6 +423,11 @@ async function watching(
 interface LoopContext {
   endpoint: Endpoint;
   watchdog: Watchdog;
+  tls: TlsClientOptions | undefined;
+  /** Connect and handshake times of the connections opened, in µs. */
+  timings: { connect: LatencyHistogram; handshake?: LatencyHistogram };
+  /** Ping-pong: round trips per connection before a new one. */
+  messagesPerConnection: number;
   /** Bytes verified, the warm-up included: whether the load gets anywhere. */
   verified: { bytes: number };
   size: number;
@@ -419,13 +456,27 @@ function startOffset(id: number): number {
   return (Math.imul(id + 1, 0x9e3779b1) >>> 0) % PATTERN_LENGTH;
 }
 
-function open(context: LoopContext): Promise<Deno.Conn> {
-  const { sendProxy } = context;
-  return connectWithTimeout(context.endpoint, {
+/**
+ * Opens a load connection (PROXY header and TLS as asked) and, while
+ * measuring, records how long the TCP connect and the TLS handshake took.
+ */
+async function open(context: LoopContext): Promise<Deno.Conn> {
+  const { sendProxy, tls, timings } = context;
+  const started = performance.now();
+  let connectedAt = started;
+  const conn = await connectWithTimeout(context.endpoint, {
     signal: context.stop,
-    ...(sendProxy !== undefined &&
-      { preamble: (conn) => sendProxyHeader(conn, sendProxy) }),
+    ...(tls !== undefined && { tls }),
+    preamble: async (conn) => {
+      connectedAt = performance.now();
+      if (sendProxy !== undefined) await sendProxyHeader(conn, sendProxy);
+    },
   });
+  if (context.measuring()) {
+    timings.connect.record((connectedAt - started) * 1000);
+    timings.handshake?.record((performance.now() - connectedAt) * 1000);
+  }
+  return conn;
 }
 
 /** A buffer for the echo of a `size`-byte message (see {@linkcode roundTrip}). */
@@ -484,34 +535,54 @@ async function roundTrip(
   }
 }
 
-async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
-  using conn = await open(context);
-  using _ = closeOnAbort(context.stop, conn);
-  await watching(
-    context,
-    conn,
-    (watched) => pingPong(context, id, conn, watched),
-  );
+/** Where a ping-pong slot is in the pattern and in its schedule. */
+interface PingPongState {
+  offset: number;
+  /** With a rate: when the next request is due. */
+  due: number;
+  /** The next round trip is claimed already (before its connection opened). */
+  claimed: boolean;
 }
 
-async function pingPong(
-  context: LoopContext,
-  id: number,
-  conn: Deno.Conn,
-  watched: Watched,
-): Promise<void> {
-  const { size, pattern, progress, interval } = context;
-  const echo = echoBuffer(size);
-  let offset = startOffset(id);
+async function pingPongLoop(context: LoopContext, id: number): Promise<void> {
   // With a rate, request k is due at first + k * interval; connections are
   // spread over one interval (golden-ratio steps) so they do not fire in
   // lockstep.
-  let due = performance.now() + interval * ((id * 0.6180339887) % 1);
-  while (context.claim()) {
+  const state: PingPongState = {
+    offset: startOffset(id),
+    due: performance.now() + context.interval * ((id * 0.6180339887) % 1),
+    claimed: false,
+  };
+  let more = true;
+  while (more) {
+    using conn = await open(context);
+    using _ = closeOnAbort(context.stop, conn);
+    await watching(context, conn, async (watched) => {
+      more = await pingPong(context, conn, watched, state);
+    });
+  }
+}
+
+/**
+ * Round trips on `conn` until the load is over (false) or the connection
+ * has had its `messagesPerConnection` (true: open another).
+ */
+async function pingPong(
+  context: LoopContext,
+  conn: Deno.Conn,
+  watched: Watched,
+  state: PingPongState,
+): Promise<boolean> {
+  const { size, pattern, progress, interval } = context;
+  const echo = echoBuffer(size);
+  let { offset, due } = state;
+  for (let trip = 0; trip < context.messagesPerConnection; trip++) {
+    if (state.claimed) state.claimed = false;
+    else if (!context.claim()) return false;
     if (interval > 0) {
       const wait = due - performance.now();
       if (wait > 1) await delay(wait, context.stop);
-      if (context.stop.aborted) break;
+      if (context.stop.aborted) return false;
     }
     const sent = interval > 0 ? due : performance.now();
     const measured = context.measuring();
@@ -526,7 +597,13 @@ async function pingPong(
     }
     offset = (offset + size) % PATTERN_LENGTH;
     due += interval;
+    state.offset = offset;
+    state.due = due;
   }
+  // A new connection only if there is a round trip for it.
+  if (!context.claim()) return false;
+  state.claimed = true;
+  return true;
 }
 
 async function connectLoop(context: LoopContext, id: number): Promise<void> {

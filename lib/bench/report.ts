@@ -10,6 +10,7 @@ import {
   type LoadProgress,
   type LoadReport,
 } from "./load_generator.ts";
+import type { LatencyHistogram } from "./latency_histogram.ts";
 import { formatDuration } from "../log/mod.ts";
 
 const PERCENTILES = [50, 90, 99, 99.9] as const;
@@ -39,17 +40,15 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
     warmup_s: round(report.warmupSeconds, 3),
     completed: report.completed,
     per_s: round(report.perSecond, 1),
+    ...(report.targetPerSecond !== undefined &&
+      { target_per_s: report.targetPerSecond }),
     bytes_verified: report.bytesVerified,
     mb_per_s: round(report.megabytesPerSecond, 3),
-    latency_us: latency.count === 0 ? null : {
-      min: round(latency.min, 1),
-      mean: round(latency.mean, 1),
-      p50: round(latency.percentile(50), 1),
-      p90: round(latency.percentile(90), 1),
-      p99: round(latency.percentile(99), 1),
-      p999: round(latency.percentile(99.9), 1),
-      max: round(latency.max, 1),
-    },
+    latency_us: percentilesJson(latency),
+    connections_opened: report.connectLatency.count,
+    connect_us: percentilesJson(report.connectLatency),
+    ...(report.handshakeLatency !== undefined &&
+      { tls_handshake_us: percentilesJson(report.handshakeLatency) }),
     errors: report.errors,
     mismatches: report.mismatches,
     errors_by_cause: report.errorsByCause,
@@ -87,9 +86,16 @@ export function formatReport(report: LoadReport): string {
   }
   if (report.mode !== "stream") {
     rows.push([unit, `${report.completed.toLocaleString("en-US")}`]);
+    const target = report.targetPerSecond === undefined
+      ? ""
+      : ` (target ${
+        Math.round(report.targetPerSecond).toLocaleString("en-US")
+      }/s)`;
     rows.push([
       "rate",
-      `${Math.round(report.perSecond).toLocaleString("en-US")} ${unit}/s`,
+      `${
+        Math.round(report.perSecond).toLocaleString("en-US")
+      } ${unit}/s${target}`,
     ]);
   }
   rows.push([
@@ -104,6 +110,23 @@ export function formatReport(report: LoadReport): string {
       ]);
     }
     rows.push(["latency max", formatDuration(report.latency.max / 1000)]);
+  }
+  rows.push([
+    "connections",
+    `${report.connectLatency.count.toLocaleString("en-US")} opened`,
+  ]);
+  const apart: [string, LatencyHistogram | undefined][] = [
+    ["connect", report.connectLatency],
+    ["tls handshake", report.handshakeLatency],
+  ];
+  for (const [label, histogram] of apart) {
+    if (histogram === undefined || histogram.count === 0) continue;
+    rows.push([
+      label,
+      `p50 ${formatDuration(histogram.percentile(50) / 1000)}, p99 ${
+        formatDuration(histogram.percentile(99) / 1000)
+      }, max ${formatDuration(histogram.max / 1000)}`,
+    ]);
   }
   rows.push(["errors", `${report.errors}`]);
   rows.push(["mismatches", `${report.mismatches}`]);
@@ -157,6 +180,22 @@ export function formatProgress(
   return `${formatDuration(elapsedMs)}: ${
     Math.round(perSecond).toLocaleString("en-US")
   }/s, ${megabytes.toFixed(1)} MB/s, p99 ${p99}, errors ${progress.errors}`;
+}
+
+/** A histogram's summary in µs, or null when it has no samples. */
+function percentilesJson(
+  histogram: LatencyHistogram,
+): Record<string, number> | null {
+  if (histogram.count === 0) return null;
+  return {
+    min: round(histogram.min, 1),
+    mean: round(histogram.mean, 1),
+    p50: round(histogram.percentile(50), 1),
+    p90: round(histogram.percentile(90), 1),
+    p99: round(histogram.percentile(99), 1),
+    p999: round(histogram.percentile(99.9), 1),
+    max: round(histogram.max, 1),
+  };
 }
 
 function round(value: number, digits: number): number {

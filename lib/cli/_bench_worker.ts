@@ -11,8 +11,12 @@ import { benchTask } from "./bench_task.ts";
 import { dropFileAccess, fileAccessFor } from "./drop_file_access.ts";
 import { serveTask } from "./fair_task.ts";
 
-serveTask((args: BenchArgs, signal: AbortSignal): Promise<number> => {
-  // A Unix socket is opened by its path for every new connection.
-  dropFileAccess({ keep: fileAccessFor(args.endpoint) });
-  return benchTask(args, signal);
-});
+serveTask((args: BenchArgs, signal: AbortSignal): Promise<number> =>
+  // A Unix socket is opened by its path for every new connection: access
+  // to it stays. The --ca file is read by then.
+  benchTask(
+    args,
+    signal,
+    () => dropFileAccess({ keep: fileAccessFor(args.endpoint) }),
+  )
+);

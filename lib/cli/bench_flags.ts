@@ -23,6 +23,11 @@ import {
 import type { ProxyVersion } from "../proxy/mod.ts";
 import type { LoadMode } from "../bench/mod.ts";
 import { parseSize } from "../log/mod.ts";
+import {
+  CLIENT_TLS_FLAGS,
+  type ClientTlsArgs,
+  parseClientTlsFlags,
+} from "./client_tls_flags.ts";
 
 /** `echo-client bench`'s help text. */
 export const BENCH_HELP =
@@ -45,6 +50,11 @@ Options:
                          server's latency (default: 0.5s, or 0s with --count)
   --rate N               ping-pong: N round trips per second in total; latency
                          counts from when each was due (default: flat out)
+  --tls                  Speak TLS on every connection (--ca FILE to trust a
+                         certificate, --servername NAME, --alpn LIST)
+  --messages-per-connection N  ping-pong: a new connection every N round
+                         trips; connect and TLS handshake times are
+                         reported apart (default: one connection each)
   --timeout DURATION     End a connection that makes no progress this long
                          (no echo, no connect): counted as a timeout, and
                          replaced (default: 10s)
@@ -82,6 +92,10 @@ export interface BenchArgs {
   rate?: number;
   /** How long a connection may make no progress, in ms. */
   timeout: number;
+  /** TLS flags, if `--tls`; the `--ca` file is read when the load starts. */
+  tls: ClientTlsArgs | undefined;
+  /** Ping-pong: round trips per connection, if given. */
+  messagesPerConnection?: number;
   /** JSON output. */
   json: boolean;
   /** No live progress. */
@@ -115,6 +129,8 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     warmup: { type: "string" },
     rate: { type: "string" },
     timeout: { type: "string" },
+    "messages-per-connection": { type: "string" },
+    ...CLIENT_TLS_FLAGS,
     json: { type: "boolean" },
     "send-proxy": { type: "string" },
     quiet: { type: "boolean" },
@@ -140,6 +156,18 @@ export function parseBenchArgs(args: string[]): BenchCommand {
   }
   const endpoint = parseEndpointFlags(values);
   const sendProxy = parseSendProxy(text("send-proxy"), endpoint);
+  const tls = parseClientTlsFlags(values);
+  if (tls !== undefined && endpoint.transport !== "tcp") {
+    throw new UsageError(
+      "--tls: needs a host and port, not --unix: see --help",
+    );
+  }
+  const perConnection = text("messages-per-connection");
+  if (perConnection !== undefined && mode !== "ping-pong") {
+    throw new UsageError(
+      "--messages-per-connection: only applies to --mode ping-pong: see --help",
+    );
+  }
   return {
     kind: "bench",
     args: {
@@ -165,6 +193,14 @@ export function parseBenchArgs(args: string[]): BenchCommand {
         text("timeout") ?? "10s",
         positiveDuration,
       ),
+      tls,
+      ...(perConnection !== undefined && {
+        messagesPerConnection: parseFlagValue(
+          "messages-per-connection",
+          perConnection,
+          positiveInteger,
+        ),
+      }),
       json: values.json === true,
       quiet: values.quiet === true,
     },

@@ -17,6 +17,7 @@ import {
 import { writeStdout } from "../log/mod.ts";
 import { fairnessSetting } from "../thread/mod.ts";
 import type { BenchArgs } from "./bench_flags.ts";
+import { clientTlsOptions } from "./client_tls_flags.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { fairCommand } from "./fair_task.ts";
 import { LiveProgress } from "./progress_line.ts";
@@ -43,11 +44,14 @@ export const benchCommand: (args: BenchArgs) => Promise<number> = fairCommand(
  *
  * @param args Parsed flags.
  * @param signal Stops the load early.
+ * @param onFilesRead Called once the `--ca` file (if any) is read, before
+ * the first connection: where file access can be dropped.
  * @returns The exit code.
  */
 export async function benchTask(
   args: BenchArgs,
   signal: AbortSignal,
+  onFilesRead?: () => void,
 ): Promise<number> {
   const progress: LoadProgress = {
     completed: 0,
@@ -58,7 +62,17 @@ export async function benchTask(
   using _live = !args.quiet && Deno.stderr.isTerminal()
     ? new LiveProgress(progress)
     : undefined;
-  const report = await runLoad({ ...args, progress, signal });
+  const { tls: tlsFlags, ...load } = args;
+  const tls = tlsFlags === undefined
+    ? undefined
+    : await clientTlsOptions(tlsFlags);
+  onFilesRead?.();
+  const report = await runLoad({
+    ...load,
+    ...(tls !== undefined && { tls }),
+    progress,
+    signal,
+  });
   _live?.[Symbol.dispose]();
   return reportBench(report, args, fairnessSetting());
 }

@@ -1,16 +1,21 @@
 import assert from "node:assert/strict";
 import {
+  formatReport,
   LatencyHistogram,
   type LoadProgress,
   type LoadReport,
+  reportToJson,
   runLoad,
 } from "../../lib/bench/mod.ts";
 import {
+  FILE_PERMISSIONS,
   loopback,
   startCorruptingServer,
   startEchoServer,
   startFakeServer,
+  startServer,
   startSilentServer,
+  withTempDir,
 } from "../_helpers.ts";
 
 async function withEchoServer(
@@ -92,6 +97,12 @@ Deno.test("a fixed rate paces the round trips", async () => {
     // 100 round trips at 200/s take about half a second, not a few ms.
     assert.ok(report.seconds > 0.4, `took ${report.seconds} s`);
     assert.equal(report.completed, 100);
+    assert.equal(report.targetPerSecond, 200, "shown beside the achieved rate");
+    assert.match(
+      formatReport(report),
+      /^rate +[\d,]+ round trips\/s \(target 200\/s\)$/m,
+    );
+    assert.equal(reportToJson(report).target_per_s, 200);
   });
 });
 
@@ -265,4 +276,40 @@ Deno.test("round trips of the warm-up are echoed but neither counted nor timed",
     report.seconds <= elapsed - 0.2,
     `measured ${report.seconds} s of ${elapsed} s, after the warm-up`,
   );
+});
+
+Deno.test("TLS load: every byte verified over TLS; a new connection every N round trips, connect and handshake timed apart", async () => {
+  await withTempDir(async (dir) => {
+    await using server = await startServer(
+      ["--tls", "--tls-cert-out", `${dir}/cert.pem`],
+      { permissions: FILE_PERMISSIONS },
+    );
+    const tls = { caCerts: [await Deno.readTextFile(`${dir}/cert.pem`)] };
+    const report = await runLoad({
+      endpoint: loopback(server.port),
+      connections: 1,
+      size: 100,
+      count: 40,
+      messagesPerConnection: 5,
+      tls,
+    });
+    assert.equal(report.completed, 40);
+    assert.equal(report.errors + report.mismatches, 0);
+    assert.equal(report.connectLatency.count, 8, "40 round trips / 5");
+    assert.equal(report.handshakeLatency?.count, 8);
+    assert.ok((report.handshakeLatency?.min ?? 0) > 0);
+
+    const untrusted = await runLoad({
+      endpoint: loopback(server.port),
+      connections: 1,
+      count: 3,
+      tls: {},
+    });
+    assert.equal(untrusted.completed, 0);
+    assert.equal(
+      untrusted.errorsByCause.tls,
+      5,
+      "5 tries, then the slot gives up",
+    );
+  });
 });
