@@ -73,6 +73,8 @@ export {
 export {
   type PingOptions,
   type PingSummary,
+  PROBE_FAILURES,
+  type ProbeFailure,
   type ProbeResult,
   type RttStats,
   runPing,

@@ -18,6 +18,7 @@ import {
   type Endpoint,
   TimeoutError,
   type TlsClientOptions,
+  TlsVerificationError,
 } from "../net/mod.ts";
 import {
   DatagramReceiver,
@@ -50,6 +51,42 @@ export interface PingOptions {
   onProbe?: (probe: ProbeResult) => void;
 }
 
+/**
+ * Why a probe got no intact echo, in the words of a network engineer:
+ * - `refused`: nothing listens there (RST to the SYN);
+ * - `host-not-found`: the name does not resolve;
+ * - `timeout`: no connection or no echo within `timeout` (UDP: lost);
+ * - `reset`: the connection was reset;
+ * - `closed`: the server closed it before the echo was complete;
+ * - `tls-handshake`: the TLS handshake failed (not TLS, or cut);
+ * - `certificate`: the server's certificate was not accepted;
+ * - `altered`: the echo came back different;
+ * - `other`: anything else (the error says what).
+ */
+export type ProbeFailure =
+  | "refused"
+  | "host-not-found"
+  | "timeout"
+  | "reset"
+  | "closed"
+  | "tls-handshake"
+  | "certificate"
+  | "altered"
+  | "other";
+
+/** The failure classes, in the order summaries list them. */
+export const PROBE_FAILURES: readonly ProbeFailure[] = [
+  "refused",
+  "host-not-found",
+  "timeout",
+  "reset",
+  "closed",
+  "tls-handshake",
+  "certificate",
+  "altered",
+  "other",
+];
+
 /** How one probe went. */
 export interface ProbeResult {
   /** Sequence number, from 1. */
@@ -60,7 +97,9 @@ export interface ProbeResult {
   rttMs?: number;
   /** With `reconnect`: time to connect (and handshake), in ms. */
   connectMs?: number;
-  /** Why there was no intact echo: `timeout`, `mismatch` or an error. */
+  /** Why there was no intact echo. */
+  failure?: ProbeFailure;
+  /** The error behind `failure`, in its own words. */
   error?: string;
 }
 
@@ -82,6 +121,8 @@ export interface PingSummary {
   rtt?: RttStats;
   /** With `reconnect`: connect-time statistics in ms. */
   connect?: RttStats;
+  /** Failed probes by class (only classes that occurred). */
+  failures: Partial<Record<ProbeFailure, number>>;
   /** Every probe, in order. */
   probes: ProbeResult[];
 }
@@ -138,7 +179,7 @@ export async function runPing(options: PingOptions): Promise<PingSummary> {
     const started = performance.now();
     const payload = probePayload(session, seq, size);
     const probe = await prober.probe(seq, payload);
-    if (probe.error === "mismatch") counters.mismatched++;
+    if (probe.failure === "altered") counters.mismatched++;
     probes.push(probe);
     options.onProbe?.(probe);
     if (seq < count) {
@@ -146,6 +187,10 @@ export async function runPing(options: PingOptions): Promise<PingSummary> {
     }
   }
   const rtts = probes.flatMap((probe) => probe.rttMs ?? []);
+  const failures: Partial<Record<ProbeFailure, number>> = {};
+  for (const { failure } of probes) {
+    if (failure !== undefined) failures[failure] = (failures[failure] ?? 0) + 1;
+  }
   const connects = probes.flatMap((probe) => probe.connectMs ?? []);
   return {
     sent: probes.length,
@@ -156,6 +201,7 @@ export async function runPing(options: PingOptions): Promise<PingSummary> {
     ...counters,
     ...(rtts.length > 0 && { rtt: statistics(rtts) }),
     ...(connects.length > 0 && { connect: statistics(connects) }),
+    failures,
     probes,
   };
 }
@@ -200,6 +246,32 @@ export function statistics(samples: number[]): RttStats {
   };
 }
 
+/** How far a stream probe got when it failed. */
+type Phase = "connect" | "handshake" | "echo";
+
+/** The class of a stream probe's failure (see {@linkcode ProbeFailure}). */
+function classify(error: unknown, phase: Phase, size: number): ProbeFailure {
+  if (error instanceof TimeoutError) return "timeout";
+  if (error instanceof TlsVerificationError) return "certificate";
+  if (phase === "handshake") return "tls-handshake";
+  if (error instanceof Deno.errors.ConnectionRefused) return "refused";
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith("failed to lookup address information")) {
+    return "host-not-found";
+  }
+  if (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe
+  ) {
+    return "reset";
+  }
+  if (error instanceof EchoMismatchError) {
+    return error.received.length < size ? "closed" : "altered";
+  }
+  return "other";
+}
+
 interface Prober extends AsyncDisposable {
   probe(seq: number, payload: Uint8Array): Promise<ProbeResult>;
 }
@@ -216,28 +288,31 @@ class StreamProber implements Prober {
   async probe(seq: number, payload: Uint8Array): Promise<ProbeResult> {
     const { timeout = 1_000, reconnect = false } = this.#options;
     const result: ProbeResult = { seq, bytes: payload.length };
+    let phase: Phase = "connect";
     try {
       if (this.#conn === undefined || reconnect) {
         this.#close();
         const started = performance.now();
+        const { tls } = this.#options;
         this.#conn = await connectWithTimeout(this.#options.endpoint, {
           timeout,
-          ...(this.#options.tls !== undefined && { tls: this.#options.tls }),
+          ...(tls !== undefined && { tls }),
+          // Connected: what fails from here to the end of connecting is
+          // the TLS handshake.
+          preamble: () => {
+            if (tls !== undefined) phase = "handshake";
+            return Promise.resolve();
+          },
         });
         if (reconnect) result.connectMs = performance.now() - started;
       }
+      phase = "echo";
       const started = performance.now();
       await echoMessage(this.#conn, payload, { timeout });
       result.rttMs = performance.now() - started;
     } catch (error) {
-      result.error = error instanceof TimeoutError
-        ? "timeout"
-        : error instanceof EchoMismatchError &&
-            error.received.length === payload.length
-        ? "mismatch"
-        : error instanceof Error
-        ? error.message
-        : String(error);
+      result.failure = classify(error, phase, payload.length);
+      result.error = error instanceof Error ? error.message : String(error);
     }
     // After a lost or bad echo the stream is out of step: start afresh.
     if (result.error !== undefined || reconnect) this.#close();
@@ -296,14 +371,16 @@ class UdpProber implements Prober {
       const left = started + timeout - performance.now();
       const reply = await this.#receiver.next(left);
       if (reply === undefined) {
-        result.error = "timeout";
+        result.failure = "timeout";
+        result.error = "no echo within the timeout";
         return result;
       }
       const replySeq = this.#classify(reply);
       if (replySeq === undefined) continue; // not ours, or a late copy
       if (replySeq !== seq) continue;
       if (!bytesEqual(reply, payload)) {
-        result.error = "mismatch";
+        result.failure = "altered";
+        result.error = "the echo differs from the probe";
         return result;
       }
       result.rttMs = performance.now() - started;

@@ -4,7 +4,12 @@
  * @module
  */
 
-import type { PingSummary, ProbeResult, RttStats } from "./ping.ts";
+import {
+  type PingSummary,
+  PROBE_FAILURES,
+  type ProbeResult,
+  type RttStats,
+} from "./ping.ts";
 
 /**
  * One probe as `ping` would print it.
@@ -23,7 +28,12 @@ export function formatProbe(probe: ProbeResult): string {
     ? ""
     : ` connect=${probe.connectMs.toFixed(3)} ms`;
   if (probe.rttMs === undefined) {
-    return `seq=${probe.seq} lost: ${probe.error ?? "no echo"}${connect}`;
+    const detail = probe.failure === undefined || probe.failure === "other"
+      ? `${probe.failure ?? "no echo"} (${probe.error ?? "no echo"})`
+      : probe.failure === "timeout" || probe.failure === "altered"
+      ? probe.failure
+      : `${probe.failure} (${probe.error})`;
+    return `seq=${probe.seq} lost: ${detail}${connect}`;
   }
   return `seq=${probe.seq} bytes=${probe.bytes} time=${
     probe.rttMs.toFixed(3)
@@ -44,6 +54,17 @@ export function formatSummary(target: string, summary: PingSummary): string {
       round(summary.lossPercent)
     }% loss, ${summary.mismatched} altered, ${summary.duplicates} duplicates, ${summary.reordered} reordered`,
   ];
+  const failures = PROBE_FAILURES.filter((failure) =>
+    summary.failures[failure] !== undefined
+  );
+  if (failures.length > 0) {
+    lines.push(
+      `failures: ${
+        failures.map((failure) => `${failure} ${summary.failures[failure]}`)
+          .join(", ")
+      }`,
+    );
+  }
   if (summary.rtt !== undefined) lines.push(`rtt ${formatStats(summary.rtt)}`);
   if (summary.connect !== undefined) {
     lines.push(`connect ${formatStats(summary.connect)}`);
@@ -78,6 +99,7 @@ export function summaryToJson(
     altered: summary.mismatched,
     duplicates: summary.duplicates,
     reordered: summary.reordered,
+    failures: summary.failures,
     rtt: stats(summary.rtt),
     connect: stats(summary.connect),
     probes: summary.probes.map((probe) => ({
@@ -85,6 +107,7 @@ export function summaryToJson(
       bytes: probe.bytes,
       rtt_ms: probe.rttMs ?? null,
       ...(probe.connectMs !== undefined && { connect_ms: probe.connectMs }),
+      ...(probe.failure !== undefined && { failure: probe.failure }),
       ...(probe.error !== undefined && { error: probe.error }),
     })),
   };

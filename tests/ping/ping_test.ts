@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatProbe,
+  type PingOptions,
   probePayload,
   runPing,
   statistics,
@@ -9,11 +10,15 @@ import { serveEcho } from "../../lib/server/mod.ts";
 import { generateSelfSigned } from "../../lib/tls/mod.ts";
 import {
   CLIENT_SCRIPT,
+  FILE_PERMISSIONS,
   LineCollector,
   loopback,
   memoryLogger,
   runClient,
+  type ServerProcess,
+  startCorruptingServer,
   startEchoServer,
+  startServer,
 } from "../_helpers.ts";
 
 /**
@@ -104,7 +109,7 @@ Deno.test("UDP ping counts lost probes from a server that drops every other data
   assert.equal(summary.sent, 4);
   assert.equal(summary.received, 2);
   assert.equal(summary.lossPercent, 50);
-  assert.deepEqual(summary.probes.map((probe) => probe.error ?? "ok"), [
+  assert.deepEqual(summary.probes.map((probe) => probe.failure ?? "ok"), [
     "ok",
     "timeout",
     "ok",
@@ -139,7 +144,7 @@ Deno.test("UDP ping counts duplicates and an echo that arrives after a later one
     });
     assert.equal(summary.received, 2);
     assert.equal(summary.reordered, 1);
-    assert.equal(summary.probes[0]?.error, "timeout");
+    assert.equal(summary.probes[0]?.failure, "timeout");
   }
 });
 
@@ -200,7 +205,7 @@ Deno.test("echo-client ping prints probe lines and a summary, --json for scripts
   assert.equal(lost.code, 1);
   assert.match(
     new TextDecoder().decode(lost.stdout),
-    /^seq=1 lost: Connection refused/,
+    /^seq=1 lost: refused \(Connection refused/,
   );
 });
 
@@ -264,4 +269,96 @@ Deno.test("ping over TLS verifies the certificate and reports each probe", async
     stop.abort();
     await done;
   }
+});
+
+Deno.test("ping says why each probe failed, one class per kind of path failure", async () => {
+  const classOf = async (
+    serverArgs: string[] | undefined,
+    options: Partial<PingOptions> = {},
+  ) => {
+    let server: ServerProcess | undefined;
+    let port = 1;
+    if (serverArgs !== undefined) {
+      server = await startServer(["--quiet", ...serverArgs], {
+        permissions: FILE_PERMISSIONS,
+      });
+      port = server.port;
+    }
+    try {
+      const summary = await runPing({
+        endpoint: loopback(port),
+        count: 2,
+        interval: 1,
+        timeout: 300,
+        ...options,
+      });
+      assert.equal(summary.received, 0);
+      return summary.failures;
+    } finally {
+      await server?.[Symbol.asyncDispose]();
+    }
+  };
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = closed.addr.port;
+  closed.close();
+  assert.deepEqual(
+    await classOf(undefined, { endpoint: loopback(deadPort) }),
+    { refused: 2 },
+  );
+  assert.deepEqual(
+    await classOf(undefined, {
+      endpoint: { transport: "tcp", hostname: "no-such-host.invalid", port: 7 },
+    }),
+    { "host-not-found": 2 },
+  );
+  assert.deepEqual(await classOf(["--blackhole"]), { timeout: 2 });
+  assert.deepEqual(await classOf(["--reset-after", "1"]), { reset: 2 });
+  assert.deepEqual(await classOf(["--close-after", "10"]), { closed: 2 });
+  assert.deepEqual(await classOf([], { tls: {} }), { "tls-handshake": 2 });
+  assert.deepEqual(await classOf(["--tls"], { tls: {} }), { certificate: 2 });
+  {
+    await using corrupting = startCorruptingServer(3);
+    const summary = await runPing({
+      endpoint: loopback(corrupting.port),
+      count: 2,
+      interval: 1,
+      timeout: 300,
+    });
+    assert.deepEqual(summary.failures, { altered: 2 });
+    assert.equal(summary.mismatched, 2);
+  }
+  assert.deepEqual(
+    await classOf(["--udp", "--no-tcp", "--udp-drop", "1"], { udp: true }),
+    { timeout: 2 },
+  );
+});
+
+Deno.test("the failure classes show in the probe lines, the summary and the JSON", async () => {
+  await using server = await startServer(["--quiet", "--reset-after", "1"]);
+  const text = await runClient([
+    "ping",
+    "--port",
+    String(server.port),
+    "-c",
+    "2",
+    "-i",
+    "10ms",
+  ]);
+  assert.equal(text.code, 1);
+  const output = new TextDecoder().decode(text.stdout);
+  assert.match(output, /^seq=1 lost: reset \(Connection reset by peer/m);
+  assert.match(output, /^failures: reset 2$/m);
+  const json = await runClient([
+    "ping",
+    "--port",
+    String(server.port),
+    "-c",
+    "2",
+    "-i",
+    "10ms",
+    "--json",
+  ]);
+  const report = JSON.parse(new TextDecoder().decode(json.stdout));
+  assert.deepEqual(report.failures, { reset: 2 });
+  assert.equal(report.probes[0].failure, "reset");
 });
