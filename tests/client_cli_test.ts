@@ -418,3 +418,46 @@ Deno.test("bench --tls --messages-per-connection: verified over TLS, connect and
     assert.equal(missing.stderr.trim().split("\n").length, 1);
   });
 });
+
+Deno.test("bench --interval: a line per interval while it runs; with --json, NDJSON with the summary last", async () => {
+  await using server = await startServer(["--quiet"]);
+  const json = await runClient([
+    "bench",
+    "--port",
+    String(server.port),
+    "--duration",
+    "1s",
+    "--warmup",
+    "0s",
+    "--interval",
+    "200ms",
+    "--json",
+  ]);
+  assert.equal(json.code, 0, json.stderr);
+  const lines = decoder.decode(json.stdout).trim().split("\n").map((line) =>
+    JSON.parse(line)
+  );
+  const intervals = lines.slice(0, -1);
+  assert.ok(intervals.length >= 3, `${intervals.length} intervals`);
+  for (const interval of intervals) {
+    assert.equal(interval.type, "interval");
+    assert.ok(interval.completed > 0 && interval.latency_us.p99 > 0);
+  }
+  const summary = lines.at(-1);
+  assert.equal(summary.type, "summary");
+  const counted = intervals.reduce((n, i) => n + i.completed, 0);
+  assert.ok(counted <= summary.completed, "intervals are parts of the run");
+  const text = await runClient([
+    "bench",
+    "--port",
+    String(server.port),
+    "--duration",
+    "600ms",
+    "--interval",
+    "200ms",
+  ]);
+  assert.match(
+    decoder.decode(text.stdout),
+    /^\d.*: [\d,]+\/s, [\d.]+ MB\/s, p50 .*, p99 .*, errors 0$/m,
+  );
+});

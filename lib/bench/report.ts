@@ -10,7 +10,7 @@ import {
   type LoadProgress,
   type LoadReport,
 } from "./load_generator.ts";
-import type { LatencyHistogram } from "./latency_histogram.ts";
+import { LatencyHistogram } from "./latency_histogram.ts";
 import { formatDuration } from "../log/mod.ts";
 
 const PERCENTILES = [50, 90, 99, 99.9] as const;
@@ -145,6 +145,128 @@ export function formatReport(report: LoadReport): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`)
     .join("");
+}
+
+/** One interval of a running load, as {@linkcode IntervalReporter} sees it. */
+export interface LoadInterval {
+  /** Time since the load started (warm-up included), in seconds. */
+  elapsedSeconds: number;
+  /** The interval's length, in seconds. */
+  seconds: number;
+  /** Completed in the interval. */
+  completed: number;
+  /** Bytes verified in the interval. */
+  bytesVerified: number;
+  /** Errors in the interval. */
+  errors: number;
+  /** The interval's own latencies, in µs. */
+  latency: LatencyHistogram;
+  /** Still warming up: not part of the report. */
+  warmingUp: boolean;
+}
+
+/**
+ * Reports a running load interval by interval, from its progress counters:
+ * `--interval`'s lines.
+ */
+export class IntervalReporter implements Disposable {
+  readonly #progress: LoadProgress;
+  readonly #started = performance.now();
+  readonly #timer: ReturnType<typeof setInterval>;
+  #last: { time: number; completed: number; bytes: number; errors: number };
+
+  /**
+   * @param progress The load's counters; gets an `intervalLatency`.
+   * @param ms The interval.
+   * @param onInterval Called with each interval.
+   */
+  constructor(
+    progress: LoadProgress,
+    ms: number,
+    onInterval: (interval: LoadInterval) => void,
+  ) {
+    this.#progress = progress;
+    progress.intervalLatency = new LatencyHistogram();
+    this.#last = { time: this.#started, completed: 0, bytes: 0, errors: 0 };
+    this.#timer = setInterval(() => onInterval(this.#take()), ms);
+  }
+
+  #take(): LoadInterval {
+    const progress = this.#progress;
+    const now = performance.now();
+    const latency = progress.intervalLatency ?? new LatencyHistogram();
+    progress.intervalLatency = new LatencyHistogram();
+    const interval: LoadInterval = {
+      elapsedSeconds: (now - this.#started) / 1000,
+      seconds: (now - this.#last.time) / 1000,
+      completed: progress.completed - this.#last.completed,
+      bytesVerified: progress.bytesVerified - this.#last.bytes,
+      errors: progress.errors - this.#last.errors,
+      latency,
+      warmingUp: progress.warmingUp === true,
+    };
+    this.#last = {
+      time: now,
+      completed: progress.completed,
+      bytes: progress.bytesVerified,
+      errors: progress.errors,
+    };
+    return interval;
+  }
+
+  [Symbol.dispose](): void {
+    clearInterval(this.#timer);
+    delete this.#progress.intervalLatency;
+  }
+}
+
+/**
+ * One interval as a line of text.
+ *
+ * @param interval The interval.
+ * @returns e.g. `2.00 s: 51,204 round trips/s, 3.3 MB/s, p50 401 µs, p99 1.20 ms, errors 0`.
+ */
+export function formatInterval(interval: LoadInterval): string {
+  const elapsed = formatDuration(interval.elapsedSeconds * 1000);
+  if (interval.warmingUp) return `${elapsed}: warming up`;
+  const perSecond = interval.seconds > 0
+    ? interval.completed / interval.seconds
+    : 0;
+  const megabytes = interval.seconds > 0
+    ? interval.bytesVerified / interval.seconds / 1e6
+    : 0;
+  const latency = interval.latency.count === 0
+    ? ""
+    : `, p50 ${formatDuration(interval.latency.percentile(50) / 1000)}, p99 ${
+      formatDuration(interval.latency.percentile(99) / 1000)
+    }`;
+  return `${elapsed}: ${Math.round(perSecond).toLocaleString("en-US")}/s, ${
+    megabytes.toFixed(1)
+  } MB/s${latency}, errors ${interval.errors}`;
+}
+
+/**
+ * One interval as JSON (one line of `--interval --json`'s NDJSON).
+ *
+ * @param interval The interval.
+ * @returns A plain object with `"type": "interval"`.
+ */
+export function intervalToJson(
+  interval: LoadInterval,
+): Record<string, unknown> {
+  return {
+    type: "interval",
+    elapsed_s: round(interval.elapsedSeconds, 3),
+    interval_s: round(interval.seconds, 3),
+    warming_up: interval.warmingUp,
+    completed: interval.completed,
+    per_s: interval.seconds > 0
+      ? round(interval.completed / interval.seconds, 1)
+      : 0,
+    bytes_verified: interval.bytesVerified,
+    errors: interval.errors,
+    latency_us: percentilesJson(interval.latency),
+  };
 }
 
 /**

@@ -60,6 +60,9 @@ Options:
                          replaced (default: 10s)
   --send-proxy v1|v2     Send a PROXY protocol header first on every
                          connection (TCP only)
+  --interval DURATION    A line per interval on stdout while it runs (rate,
+                         MB/s, the interval's own p50/p99, errors); with
+                         --json, one JSON object per line, the summary last
   --json                 One JSON object on stdout instead of a table
   --quiet                No live progress on stderr
   -h, --help             Show this help
@@ -96,6 +99,8 @@ export interface BenchArgs {
   tls: ClientTlsArgs | undefined;
   /** Ping-pong: round trips per connection, if given. */
   messagesPerConnection?: number;
+  /** Report every this many ms while running, if given. */
+  interval?: number;
   /** JSON output. */
   json: boolean;
   /** No live progress. */
@@ -130,6 +135,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     rate: { type: "string" },
     timeout: { type: "string" },
     "messages-per-connection": { type: "string" },
+    interval: { type: "string" },
     ...CLIENT_TLS_FLAGS,
     json: { type: "boolean" },
     "send-proxy": { type: "string" },
@@ -188,6 +194,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
         durationOrZero,
       ),
       ...rate,
+      ...optional("interval", positiveDuration),
       timeout: parseFlagValue(
         "timeout",
         text("timeout") ?? "10s",

@@ -7,7 +7,10 @@
  */
 
 import {
+  formatInterval,
   formatReport,
+  IntervalReporter,
+  intervalToJson,
   LatencyHistogram,
   type LoadProgress,
   type LoadReport,
@@ -59,10 +62,21 @@ export async function benchTask(
     errors: 0,
     latency: new LatencyHistogram(),
   };
-  using _live = !args.quiet && Deno.stderr.isTerminal()
+  const { interval } = args;
+  using _intervals = interval === undefined
+    ? undefined
+    : new IntervalReporter(progress, interval, (each) =>
+      writeStdout(
+        (args.json
+          ? JSON.stringify(intervalToJson(each))
+          : formatInterval(each)) + "\n",
+      ));
+  // The interval lines say it all; a live line on top would only repeat it.
+  using _live = !args.quiet && interval === undefined &&
+      Deno.stderr.isTerminal()
     ? new LiveProgress(progress)
     : undefined;
-  const { tls: tlsFlags, ...load } = args;
+  const { tls: tlsFlags, interval: _interval, ...load } = args;
   const tls = tlsFlags === undefined
     ? undefined
     : await clientTlsOptions(tlsFlags);
@@ -74,6 +88,7 @@ export async function benchTask(
     signal,
   });
   _live?.[Symbol.dispose]();
+  _intervals?.[Symbol.dispose]();
   return reportBench(report, args, fairnessSetting());
 }
 
@@ -95,6 +110,8 @@ export function reportBench(
   writeStdout(
     args.json
       ? JSON.stringify({
+        // In NDJSON (with --interval), the summary says what it is.
+        ...(args.interval !== undefined && { type: "summary" }),
         ...reportToJson(report),
         max_io_events_per_tick: maxIoEventsPerTick ?? null,
       }) + "\n"
