@@ -69,6 +69,7 @@ export {
   type LoadProgress,
   type LoadReport,
   runLoad,
+  type UdpCounts,
 } from "./bench/mod.ts";
 export {
   type PingOptions,

@@ -461,3 +461,51 @@ Deno.test("bench --interval: a line per interval while it runs; with --json, NDJ
     /^\d.*: [\d,]+\/s, [\d.]+ MB\/s, p50 .*, p99 .*, errors 0$/m,
   );
 });
+
+Deno.test("bench --udp: the datagrams line, udp in the JSON; --udp refuses what UDP cannot do", async () => {
+  await using server = await startServer(["--udp", "--no-tcp", "--quiet"]);
+  const json = await runClient([
+    "bench",
+    "--udp",
+    "--port",
+    String(server.port),
+    "--connections",
+    "2",
+    "--count",
+    "100",
+    "--json",
+  ]);
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(decoder.decode(json.stdout));
+  assert.deepEqual(report.udp, {
+    sent: 100,
+    lost: 0,
+    duplicates: 0,
+    reordered: 0,
+    loss_percent: 0,
+  });
+  const text = await runClient([
+    "bench",
+    "--udp",
+    "--port",
+    String(server.port),
+    "--count",
+    "10",
+  ]);
+  assert.match(
+    decoder.decode(text.stdout),
+    /^datagrams +10 sent, 0 lost \(0\.00 %\), 0 duplicates, 0 reordered$/m,
+  );
+  for (
+    const args of [
+      ["--udp", "--tls"],
+      ["--udp", "--mode", "stream"],
+      ["--udp", "--size", "70000"],
+      ["--udp", "--messages-per-connection", "5"],
+    ]
+  ) {
+    const refused = await runClient(["bench", ...args]);
+    assert.equal(refused.code, 2, args.join(" "));
+    assert.match(refused.stderr, /^error: --(udp|size): /);
+  }
+});

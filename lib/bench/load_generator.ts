@@ -20,6 +20,7 @@ import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { UnverifiedBytes } from "../client/mod.ts";
 import { Watchdog, type Watched } from "./_watchdog.ts";
+import { MIN_UDP_LOAD_SIZE, type UdpCounts, udpSlot } from "./_udp_load.ts";
 
 /** What each connection does. */
 export type LoadMode = "ping-pong" | "stream" | "connect";
@@ -66,6 +67,13 @@ export interface LoadOptions {
    * @default {10000}
    */
   timeout?: number;
+  /**
+   * Load over UDP: each of `connections` slots sends a `size`-byte
+   * datagram and waits up to `timeout` for its echo (ping-pong, `rate`
+   * applies); lost, duplicated and reordered datagrams are counted.
+   * @default {false}
+   */
+  udp?: boolean;
   /** Speak TLS on every connection, with these settings (TCP only). */
   tls?: TlsClientOptions;
   /**
@@ -133,6 +141,8 @@ export interface LoadReport {
   connectLatency: LatencyHistogram;
   /** With TLS: handshake time after the connect, per connection, in µs. */
   handshakeLatency?: LatencyHistogram;
+  /** With `udp`: what the datagrams went through. */
+  udp?: UdpCounts;
   /** Connection errors (refused, reset, early close, timeout, other). */
   errors: number;
   /** Echoes that differed from what was sent. */
@@ -261,6 +271,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   if (!(connections >= 1 && size >= 1)) {
     throw new RangeError("connections and size must be at least 1");
   }
+  if (
+    options.udp && (endpoint.transport !== "tcp" || size < MIN_UDP_LOAD_SIZE)
+  ) {
+    throw new RangeError(
+      `UDP load needs a host and port, and datagrams of at least ${MIN_UDP_LOAD_SIZE} bytes`,
+    );
+  }
   const progress = options.progress ??
     {
       completed: 0,
@@ -334,13 +351,41 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     sendProxy: options.sendProxy,
     measuring,
   };
-  const loop = LOOPS[mode];
+  const udp: UdpCounts = { sent: 0, lost: 0, duplicates: 0, reordered: 0 };
+  const loop: Loop = options.udp
+    ? (context, id) =>
+      udpSlot({
+        server: endpoint as { hostname: string; port: number },
+        size,
+        pattern,
+        offset: startOffset(id),
+        interval: context.interval,
+        timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+        stop: context.stop,
+        claim: context.claim,
+        measuring: context.measuring,
+        onEcho: (micros, bytes) => {
+          progress.latency.record(micros);
+          progress.intervalLatency?.record(micros);
+          progress.completed++;
+          progress.bytesVerified += bytes;
+        },
+        onAltered: () =>
+          fail(new MismatchError("A datagram's echo differs from it")),
+        counts: udp,
+      }, id)
+    : LOOPS[mode];
   await Promise.all(
     Array.from(
       { length: connections },
       (_, id) => keepLoading(loop, context, id, fail),
     ),
   );
+  if (udp.lost > 0) {
+    // Lost datagrams are the path's errors, counted as timeouts.
+    progress.errors += udp.lost;
+    errorsByCause.timeout += udp.lost;
+  }
   const seconds = measuring() ? (performance.now() - started) / 1000 : 0;
   clearTimeout(warmupEnd);
   clearTimeout(deadline);
@@ -363,6 +408,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     connectLatency: timings.connect,
     ...(timings.handshake !== undefined &&
       { handshakeLatency: timings.handshake }),
+    ...(options.udp && { udp }),
     errors: progress.errors,
     mismatches,
     errorsByCause,

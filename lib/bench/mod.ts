@@ -9,3 +9,4 @@
 export * from "./load_generator.ts";
 export * from "./latency_histogram.ts";
 export * from "./report.ts";
+export type { UdpCounts } from "./_udp_load.ts";

@@ -49,6 +49,14 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
     connect_us: percentilesJson(report.connectLatency),
     ...(report.handshakeLatency !== undefined &&
       { tls_handshake_us: percentilesJson(report.handshakeLatency) }),
+    ...(report.udp !== undefined && {
+      udp: {
+        ...report.udp,
+        loss_percent: report.udp.sent === 0
+          ? 0
+          : round(100 * report.udp.lost / report.udp.sent, 2),
+      },
+    }),
     errors: report.errors,
     mismatches: report.mismatches,
     errors_by_cause: report.errorsByCause,
@@ -111,10 +119,12 @@ export function formatReport(report: LoadReport): string {
     }
     rows.push(["latency max", formatDuration(report.latency.max / 1000)]);
   }
-  rows.push([
-    "connections",
-    `${report.connectLatency.count.toLocaleString("en-US")} opened`,
-  ]);
+  if (report.udp === undefined) {
+    rows.push([
+      "connections",
+      `${report.connectLatency.count.toLocaleString("en-US")} opened`,
+    ]);
+  }
   const apart: [string, LatencyHistogram | undefined][] = [
     ["connect", report.connectLatency],
     ["tls handshake", report.handshakeLatency],
@@ -126,6 +136,16 @@ export function formatReport(report: LoadReport): string {
       `p50 ${formatDuration(histogram.percentile(50) / 1000)}, p99 ${
         formatDuration(histogram.percentile(99) / 1000)
       }, max ${formatDuration(histogram.max / 1000)}`,
+    ]);
+  }
+  if (report.udp !== undefined) {
+    const { sent, lost, duplicates, reordered } = report.udp;
+    const percent = sent === 0 ? 0 : 100 * lost / sent;
+    rows.push([
+      "datagrams",
+      `${sent.toLocaleString("en-US")} sent, ${lost} lost (${
+        percent.toFixed(2)
+      } %), ${duplicates} duplicates, ${reordered} reordered`,
     ]);
   }
   rows.push(["errors", `${report.errors}`]);

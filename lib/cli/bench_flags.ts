@@ -4,7 +4,12 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_PORT, type Endpoint } from "../net/mod.ts";
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  type Endpoint,
+  MAX_UDP_PAYLOAD,
+} from "../net/mod.ts";
 import { UsageError } from "./usage_error.ts";
 import type { ParsedCommand } from "./command.ts";
 import {
@@ -50,6 +55,9 @@ Options:
                          server's latency (default: 0.5s, or 0s with --count)
   --rate N               ping-pong: N round trips per second in total; latency
                          counts from when each was due (default: flat out)
+  --udp                  Datagram ping-pong: each connection is a slot with
+                         one datagram in flight; lost, duplicated and
+                         reordered datagrams are counted (--timeout: 1s)
   --tls                  Speak TLS on every connection (--ca FILE to trust a
                          certificate, --servername NAME, --alpn LIST)
   --messages-per-connection N  ping-pong: a new connection every N round
@@ -99,6 +107,8 @@ export interface BenchArgs {
   tls: ClientTlsArgs | undefined;
   /** Ping-pong: round trips per connection, if given. */
   messagesPerConnection?: number;
+  /** Load over UDP. */
+  udp: boolean;
   /** Report every this many ms while running, if given. */
   interval?: number;
   /** JSON output. */
@@ -135,6 +145,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     rate: { type: "string" },
     timeout: { type: "string" },
     "messages-per-connection": { type: "string" },
+    udp: { type: "boolean" },
     interval: { type: "string" },
     ...CLIENT_TLS_FLAGS,
     json: { type: "boolean" },
@@ -168,6 +179,16 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       "--tls: needs a host and port, not --unix: see --help",
     );
   }
+  const udp = values.udp === true;
+  if (
+    udp && (mode !== "ping-pong" || tls !== undefined ||
+      endpoint.transport !== "tcp" || sendProxy !== undefined ||
+      text("messages-per-connection") !== undefined)
+  ) {
+    throw new UsageError(
+      "--udp: ping-pong to a host and port, without --tls, --mode, --send-proxy or --messages-per-connection: see --help",
+    );
+  }
   const perConnection = text("messages-per-connection");
   if (perConnection !== undefined && mode !== "ping-pong") {
     throw new UsageError(
@@ -185,7 +206,11 @@ export function parseBenchArgs(args: string[]): BenchCommand {
         text("connections") ?? "1",
         positiveInteger,
       ),
-      size: parseFlagValue("size", text("size") ?? "64", positiveSize),
+      size: parseFlagValue(
+        "size",
+        text("size") ?? "64",
+        udp ? datagramSize : positiveSize,
+      ),
       ...optional("duration", positiveDuration),
       ...optional("count", positiveInteger),
       warmup: parseFlagValue(
@@ -197,9 +222,10 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       ...optional("interval", positiveDuration),
       timeout: parseFlagValue(
         "timeout",
-        text("timeout") ?? "10s",
+        text("timeout") ?? (udp ? "1s" : "10s"),
         positiveDuration,
       ),
+      udp,
       tls,
       ...(perConnection !== undefined && {
         messagesPerConnection: parseFlagValue(
@@ -212,6 +238,17 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       quiet: values.quiet === true,
     },
   };
+}
+
+/** With --udp: a datagram, header (12 B) included, that UDP can carry. */
+function datagramSize(text: string): number {
+  const size = positiveSize(text);
+  if (size < 12 || size > MAX_UDP_PAYLOAD) {
+    throw new RangeError(
+      `Invalid datagram size "${text}": expected 12 to ${MAX_UDP_PAYLOAD} bytes`,
+    );
+  }
+  return size;
 }
 
 function parseMode(text: string): LoadMode {

@@ -313,3 +313,52 @@ Deno.test("TLS load: every byte verified over TLS; a new connection every N roun
     );
   });
 });
+
+Deno.test("UDP load: every datagram's echo verified; loss, duplicates and reordering counted", async () => {
+  {
+    await using server = await startServer(["--udp", "--no-tcp", "--quiet"]);
+    const report = await runLoad({
+      endpoint: loopback(server.port),
+      udp: true,
+      connections: 4,
+      size: 100,
+      count: 200,
+      timeout: 500,
+    });
+    assert.equal(report.completed, 200);
+    assert.deepEqual(report.udp, {
+      sent: 200,
+      lost: 0,
+      duplicates: 0,
+      reordered: 0,
+    });
+    assert.equal(report.errors + report.mismatches, 0);
+  }
+  await using lossy = await startServer([
+    "--udp",
+    "--no-tcp",
+    "--quiet",
+    "--udp-drop",
+    "0.3",
+    "--udp-duplicate",
+    "0.3",
+    "--fault-seed",
+    "5",
+  ]);
+  const report = await runLoad({
+    endpoint: loopback(lossy.port),
+    udp: true,
+    connections: 4,
+    size: 64,
+    count: 200,
+    timeout: 100,
+  });
+  const udp = report.udp;
+  assert.ok(udp !== undefined);
+  assert.equal(udp.sent, 200);
+  assert.equal(report.completed + udp.lost, 200);
+  assert.ok(udp.lost >= 30 && udp.lost <= 90, `${udp.lost} lost`);
+  assert.ok(udp.duplicates >= 15, `${udp.duplicates} duplicates`);
+  assert.equal(report.errorsByCause.timeout, udp.lost);
+  assert.equal(report.mismatches, 0);
+});

@@ -12,6 +12,7 @@ Deno.test("bench defaults: one ping-pong connection, 64 B, 0.5 s warm-up, no cou
       size: 64,
       warmup: 500,
       timeout: 10_000,
+      udp: false,
       tls: undefined,
       json: false,
       quiet: false,
