@@ -63,6 +63,7 @@ export {
 export {
   ERROR_CAUSES,
   type ErrorCause,
+  type HistogramData,
   LatencyHistogram,
   type LoadMode,
   type LoadOptions,

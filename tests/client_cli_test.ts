@@ -509,3 +509,35 @@ Deno.test("bench --udp: the datagrams line, udp in the JSON; --udp refuses what 
     assert.match(refused.stderr, /^error: --(udp|size): /);
   }
 });
+
+Deno.test("bench --threads 2: the load in two Workers, one merged report that says so", async () => {
+  await using server = await startServer(["--quiet"]);
+  const result = await runClient([
+    "bench",
+    "--port",
+    String(server.port),
+    "--threads",
+    "2",
+    "--connections",
+    "5",
+    "--count",
+    "400",
+    "--json",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(decoder.decode(result.stdout));
+  assert.equal(report.threads, 2);
+  assert.equal(report.connections, 5);
+  assert.equal(report.completed, 400);
+  assert.equal(report.errors + report.mismatches, 0);
+  assert.ok(report.latency_us.p99 > 0);
+  const refused = await runClient([
+    "bench",
+    "--threads",
+    "2",
+    "--interval",
+    "1s",
+  ]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /^error: --interval: not with --threads/);
+});

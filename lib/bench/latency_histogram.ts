@@ -12,6 +12,25 @@ const SUB_BUCKETS = 1 << SUB_BUCKET_BITS;
 const MAX_EXPONENT = 36;
 
 /**
+ * A histogram as plain data, exact: the non-empty buckets as
+ * `[index, count]` pairs, and the exact count, sum, min and max. It
+ * crosses threads (structured clone) and JSON, and merging two of them
+ * gives the histogram of all their samples.
+ */
+export interface HistogramData {
+  /** Samples. */
+  count: number;
+  /** Their sum, in µs. */
+  sum: number;
+  /** The smallest, in µs. */
+  min: number;
+  /** The largest, in µs. */
+  max: number;
+  /** The non-empty buckets: `[index, samples]`. */
+  buckets: [number, number][];
+}
+
+/**
  * Records latencies in microseconds and answers percentile queries.
  *
  * @example
@@ -74,6 +93,50 @@ export class LatencyHistogram {
     this.#sum += other.#sum;
     this.#min = Math.min(this.#min, other.#min);
     this.#max = Math.max(this.#max, other.#max);
+  }
+
+  /**
+   * This histogram as plain data (see {@linkcode HistogramData}).
+   *
+   * @returns The data; {@linkcode LatencyHistogram.fromData} reads it back.
+   */
+  toData(): HistogramData {
+    const buckets: [number, number][] = [];
+    this.#counts.forEach((count, bucket) => {
+      if (count > 0) buckets.push([bucket, count]);
+    });
+    return {
+      count: this.#count,
+      sum: this.#sum,
+      min: this.min,
+      max: this.#max,
+      buckets,
+    };
+  }
+
+  /**
+   * The histogram `data` describes.
+   *
+   * @param data From {@linkcode LatencyHistogram.toData}.
+   * @returns A histogram with the same samples.
+   * @throws {RangeError} For a bucket index out of range or a negative count.
+   */
+  static fromData(data: HistogramData): LatencyHistogram {
+    const histogram = new LatencyHistogram();
+    for (const [bucket, count] of data.buckets) {
+      if (
+        !(Number.isInteger(bucket) && bucket >= 0 &&
+          bucket < histogram.#counts.length && count >= 0)
+      ) {
+        throw new RangeError(`Invalid histogram bucket [${bucket}, ${count}]`);
+      }
+      histogram.#counts[bucket] = count;
+    }
+    histogram.#count = data.count;
+    histogram.#sum = data.sum;
+    histogram.#min = data.count === 0 ? Infinity : data.min;
+    histogram.#max = data.max;
+    return histogram;
   }
 
   /**

@@ -143,6 +143,8 @@ export interface LoadReport {
   handshakeLatency?: LatencyHistogram;
   /** With `udp`: what the datagrams went through. */
   udp?: UdpCounts;
+  /** Loads merged into this one, one per thread (`mergeLoadReports`). */
+  threads?: number;
   /** Connection errors (refused, reset, early close, timeout, other). */
   errors: number;
   /** Echoes that differed from what was sent. */

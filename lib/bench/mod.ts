@@ -9,4 +9,5 @@
 export * from "./load_generator.ts";
 export * from "./latency_histogram.ts";
 export * from "./report.ts";
+export * from "./merge_reports.ts";
 export type { UdpCounts } from "./_udp_load.ts";

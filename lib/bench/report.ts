@@ -35,6 +35,7 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
   return {
     mode: report.mode,
     connections: report.connections,
+    threads: report.threads ?? 1,
     size_bytes: report.size,
     duration_s: round(report.seconds, 3),
     warmup_s: round(report.warmupSeconds, 3),
@@ -86,6 +87,9 @@ export function formatReport(report: LoadReport): string {
     ],
     ["duration", formatDuration(report.seconds * 1000)],
   ];
+  if ((report.threads ?? 1) > 1) {
+    rows.push(["threads", `${report.threads}, histograms merged`]);
+  }
   if (report.warmupSeconds > 0) {
     rows.push([
       "warm-up",
@@ -119,10 +123,12 @@ export function formatReport(report: LoadReport): string {
     }
     rows.push(["latency max", formatDuration(report.latency.max / 1000)]);
   }
-  if (report.udp === undefined) {
+  if (report.connectLatency.count > 0) {
     rows.push([
       "connections",
-      `${report.connectLatency.count.toLocaleString("en-US")} opened`,
+      `${
+        report.connectLatency.count.toLocaleString("en-US")
+      } opened while measuring`,
     ]);
   }
   const apart: [string, LatencyHistogram | undefined][] = [

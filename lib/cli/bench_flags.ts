@@ -68,6 +68,9 @@ Options:
                          replaced (default: 10s)
   --send-proxy v1|v2     Send a PROXY protocol header first on every
                          connection (TCP only)
+  --threads N            Run the load in N threads (Workers), the connections
+                         split between them, so that several cores load;
+                         latencies merged exactly (default: 1)
   --interval DURATION    A line per interval on stdout while it runs (rate,
                          MB/s, the interval's own p50/p99, errors); with
                          --json, one JSON object per line, the summary last
@@ -109,6 +112,8 @@ export interface BenchArgs {
   messagesPerConnection?: number;
   /** Load over UDP. */
   udp: boolean;
+  /** Threads (Workers) the load runs in. */
+  threads: number;
   /** Report every this many ms while running, if given. */
   interval?: number;
   /** JSON output. */
@@ -146,6 +151,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     timeout: { type: "string" },
     "messages-per-connection": { type: "string" },
     udp: { type: "boolean" },
+    threads: { type: "string" },
     interval: { type: "string" },
     ...CLIENT_TLS_FLAGS,
     json: { type: "boolean" },
@@ -189,6 +195,11 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       "--udp: ping-pong to a host and port, without --tls, --mode, --send-proxy or --messages-per-connection: see --help",
     );
   }
+  if (text("threads") !== undefined && text("interval") !== undefined) {
+    throw new UsageError(
+      "--interval: not with --threads (each thread reports once): see --help",
+    );
+  }
   const perConnection = text("messages-per-connection");
   if (perConnection !== undefined && mode !== "ping-pong") {
     throw new UsageError(
@@ -226,6 +237,11 @@ export function parseBenchArgs(args: string[]): BenchCommand {
         positiveDuration,
       ),
       udp,
+      threads: parseFlagValue(
+        "threads",
+        text("threads") ?? "1",
+        positiveInteger,
+      ),
       tls,
       ...(perConnection !== undefined && {
         messagesPerConnection: parseFlagValue(

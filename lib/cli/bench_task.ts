@@ -8,20 +8,18 @@
 
 import {
   formatInterval,
-  formatReport,
   IntervalReporter,
   intervalToJson,
   LatencyHistogram,
   type LoadProgress,
-  type LoadReport,
-  reportToJson,
   runLoad,
 } from "../bench/mod.ts";
 import { writeStdout } from "../log/mod.ts";
 import { fairnessSetting } from "../thread/mod.ts";
 import type { BenchArgs } from "./bench_flags.ts";
+import { reportBench } from "./bench_report.ts";
 import { clientTlsOptions } from "./client_tls_flags.ts";
-import { ExitCode } from "./exit_codes.ts";
+import { benchThreadsCommand } from "./bench_threads.ts";
 import { fairCommand } from "./fair_task.ts";
 import { LiveProgress } from "./progress_line.ts";
 
@@ -29,17 +27,29 @@ import { LiveProgress } from "./progress_line.ts";
 const BENCH_WORKER = new URL("./_bench_worker.ts", import.meta.url);
 
 /**
- * Runs `echo-client bench` with `args` in a fairly scheduled Worker;
- * Ctrl-C stops the load, and the report still prints.
+ * One thread: the load in a fairly scheduled Worker; Ctrl-C stops it, and
+ * the report still prints.
  *
  * @param args Parsed flags.
  * @returns The exit code: 0 only for a run with work done and no error or
  * mismatch.
  */
-export const benchCommand: (args: BenchArgs) => Promise<number> = fairCommand(
+const oneThread: (args: BenchArgs) => Promise<number> = fairCommand(
   BENCH_WORKER,
   benchTask,
 );
+
+/**
+ * Runs `echo-client bench`: in one fairly scheduled Worker, or with
+ * `--threads`, in several (see bench_threads.ts).
+ *
+ * @param args Parsed flags.
+ * @returns The exit code: 0 only for a run with work done and no error or
+ * mismatch.
+ */
+export function benchCommand(args: BenchArgs): Promise<number> {
+  return args.threads > 1 ? benchThreadsCommand(args) : oneThread(args);
+}
 
 /**
  * The load itself: runs it until done or `signal` aborts, drawing live
@@ -90,39 +100,4 @@ export async function benchTask(
   _live?.[Symbol.dispose]();
   _intervals?.[Symbol.dispose]();
   return reportBench(report, args, fairnessSetting());
-}
-
-/**
- * Prints the report (a table or JSON) and returns the exit code: 0 only for
- * a run with work done and no error or mismatch.
- *
- * @param report What the load measured.
- * @param args Parsed flags.
- * @param maxIoEventsPerTick The scheduling setting the load ran under (see
- * fair_scheduling.ts in net/); undefined: the runtime's default, unfair.
- * @returns The exit code.
- */
-export function reportBench(
-  report: LoadReport,
-  args: BenchArgs,
-  maxIoEventsPerTick: string | undefined,
-): ExitCode {
-  writeStdout(
-    args.json
-      ? JSON.stringify({
-        // In NDJSON (with --interval), the summary says what it is.
-        ...(args.interval !== undefined && { type: "summary" }),
-        ...reportToJson(report),
-        max_io_events_per_tick: maxIoEventsPerTick ?? null,
-      }) + "\n"
-      : formatReport(report) +
-        `scheduling     ${
-          maxIoEventsPerTick === undefined
-            ? "runtime default (latencies may carry a runtime tail)"
-            : `at most ${maxIoEventsPerTick} I/O events per turn`
-        }\n`,
-  );
-  return report.errors + report.mismatches === 0 && report.completed > 0
-    ? ExitCode.Ok
-    : ExitCode.EchoMismatch;
 }

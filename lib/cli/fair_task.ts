@@ -28,6 +28,7 @@ export type Task<Args> = (args: Args, signal: AbortSignal) => Promise<number>;
 
 type TaskCommand<Args> = { type: "run"; args: Args } | { type: "stop" };
 type TaskReport = { type: "done"; code: number };
+type ResultReport<Result> = { type: "result"; result: Result };
 
 /** The folder a task Worker loads its modules from (`lib/`). */
 const LIB = new URL("../", import.meta.url);
@@ -97,25 +98,86 @@ export function fairCommand<Args>(
 }
 
 /**
+ * Runs one task per element of `argsList`, each in a Worker of its own
+ * (fairly scheduled, like {@linkcode runFairly}), side by side, and
+ * resolves with their results in order; `signal` stops them all.
+ *
+ * @param module A Worker module that calls {@linkcode serveResultTask}.
+ * @param argsList Each Worker's arguments.
+ * @param signal Stops every task early; each still returns its result.
+ * @returns The results.
+ * @throws {UsageError} Without the permissions Workers need.
+ */
+export async function runInWorkers<Args, Result>(
+  module: URL,
+  argsList: Args[],
+  signal: AbortSignal,
+): Promise<Result[]> {
+  prepareFairWorkers();
+  if (!canStartWorker(LIB)) {
+    throw new UsageError(
+      `--threads: needs read permission for ${LIB.pathname} (run with --allow-read=lib)`,
+    );
+  }
+  const threads = argsList.map(() =>
+    new WorkerThread<TaskCommand<Args>, ResultReport<Result>>(module, {
+      UsageError,
+      OutputClosedError,
+      DatagramTooLargeError,
+    })
+  );
+  const stop = () => {
+    for (const thread of threads) thread.post({ type: "stop" });
+  };
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await Promise.all(
+      threads.map(async (thread, i) =>
+        (await thread.send({ type: "run", args: argsList[i] as Args })).result
+      ),
+    );
+  } finally {
+    signal.removeEventListener("abort", stop);
+    for (const thread of threads) thread.terminate();
+  }
+}
+
+/**
+ * In a Worker started by {@linkcode runInWorkers}: runs `task` on the
+ * arguments it is sent and posts back its result.
+ *
+ * @param task The work.
+ */
+export function serveResultTask<Args, Result>(
+  task: (args: Args, signal: AbortSignal) => Promise<Result>,
+): void {
+  serveWork(task, (result) => ({ type: "result", result }));
+}
+
+/**
  * The body of a task Worker: runs `task` with the arguments it is sent,
  * stops it when told, and reports the exit code or the error.
  *
  * @param task The command's work.
  */
 export function serveTask<Args>(task: Task<Args>): void {
+  serveWork(task, (code) => ({ type: "done", code }));
+}
+
+function serveWork<Args, Result, Report>(
+  task: (args: Args, signal: AbortSignal) => Promise<Result>,
+  report: (result: Result) => Report,
+): void {
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent<TaskCommand<Args>>) => void) | null;
-    postMessage(message: TaskReport | FailedReport): void;
+    postMessage(message: Report | FailedReport): void;
   };
   const stop = new AbortController();
   scope.onmessage = async (event) => {
     const command = event.data;
     if (command.type === "stop") return stop.abort();
     try {
-      scope.postMessage({
-        type: "done",
-        code: await task(command.args, stop.signal),
-      });
+      scope.postMessage(report(await task(command.args, stop.signal)));
     } catch (error) {
       scope.postMessage({ type: "failed", error: errorToMessage(error) });
     }

@@ -37,3 +37,34 @@ Deno.test("merged histograms count every sample of both", () => {
   assert.equal(a.max, 1_000);
   assert.equal(a.min, 10);
 });
+
+Deno.test("histograms as data: merging two runs' data gives the percentiles of one histogram of all their samples", () => {
+  const all = new LatencyHistogram();
+  const runs = [new LatencyHistogram(), new LatencyHistogram()];
+  let seed = 7;
+  for (let i = 0; i < 20_000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const micros = 50 + (seed % 100_000) * (i % 3 === 0 ? 10 : 1);
+    all.record(micros);
+    runs[i % 2]!.record(micros);
+  }
+  const merged = new LatencyHistogram();
+  for (const run of runs) {
+    // Through JSON, as two machines' results would come.
+    merged.merge(
+      LatencyHistogram.fromData(JSON.parse(JSON.stringify(run.toData()))),
+    );
+  }
+  for (const p of [50, 90, 99, 99.9, 100]) {
+    assert.equal(merged.percentile(p), all.percentile(p), `p${p}`);
+  }
+  assert.equal(merged.count, all.count);
+  assert.equal(merged.min, all.min);
+  assert.equal(merged.max, all.max);
+  assert.ok(Math.abs(merged.mean - all.mean) < 1e-6);
+  assert.throws(
+    () =>
+      LatencyHistogram.fromData({ ...runs[0]!.toData(), buckets: [[-1, 1]] }),
+    /Invalid histogram bucket/,
+  );
+});

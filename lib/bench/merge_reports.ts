@@ -1,0 +1,134 @@
+/**
+ * Load reports from several threads (or machines) as one: counts and
+ * rates add, latencies come from the merged histograms, never from
+ * averaged percentiles.
+ *
+ * @module
+ */
+
+import { type HistogramData, LatencyHistogram } from "./latency_histogram.ts";
+import {
+  ERROR_CAUSES,
+  type ErrorCause,
+  type LoadReport,
+} from "./load_generator.ts";
+
+/** A {@linkcode LoadReport} as plain data: it crosses threads. */
+export type LoadReportData =
+  & Omit<LoadReport, "latency" | "connectLatency" | "handshakeLatency">
+  & {
+    latency: HistogramData;
+    connectLatency: HistogramData;
+    handshakeLatency?: HistogramData;
+  };
+
+/**
+ * A report as plain data.
+ *
+ * @param report A load's report.
+ * @returns The same, with its histograms as data.
+ */
+export function loadReportToData(report: LoadReport): LoadReportData {
+  const { latency, connectLatency, handshakeLatency, ...rest } = report;
+  return {
+    ...rest,
+    latency: latency.toData(),
+    connectLatency: connectLatency.toData(),
+    ...(handshakeLatency !== undefined &&
+      { handshakeLatency: handshakeLatency.toData() }),
+  };
+}
+
+/**
+ * The report `data` describes.
+ *
+ * @param data From {@linkcode loadReportToData}.
+ * @returns The report.
+ */
+export function loadReportFromData(data: LoadReportData): LoadReport {
+  const { latency, connectLatency, handshakeLatency, ...rest } = data;
+  return {
+    ...rest,
+    latency: LatencyHistogram.fromData(latency),
+    connectLatency: LatencyHistogram.fromData(connectLatency),
+    ...(handshakeLatency !== undefined &&
+      { handshakeLatency: LatencyHistogram.fromData(handshakeLatency) }),
+  };
+}
+
+/**
+ * Several loads that ran side by side, as one: connections, counts,
+ * bytes, errors and rates add; the measured time is the longest;
+ * latencies are merged histograms.
+ *
+ * @param reports At least one report, from loads of the same mode and size.
+ * @returns The merged report, with `threads` set to how many there were.
+ * @throws {RangeError} For no reports, or reports of different loads.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LatencyHistogram, mergeLoadReports, runLoad } from "./mod.ts";
+ * using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * server.close();
+ * const endpoint = { transport: "tcp" as const, hostname: "127.0.0.1", port: server.addr.port };
+ * const a = await runLoad({ endpoint, count: 1 });
+ * const merged = mergeLoadReports([a, a]);
+ * assert.equal(merged.errors, 2 * a.errors);
+ * assert.ok(merged.latency instanceof LatencyHistogram);
+ * ```
+ */
+export function mergeLoadReports(reports: LoadReport[]): LoadReport {
+  const [first, ...rest] = reports;
+  if (first === undefined) throw new RangeError("No reports to merge");
+  if (rest.some((r) => r.mode !== first.mode || r.size !== first.size)) {
+    throw new RangeError("Reports of different modes or sizes do not merge");
+  }
+  const sum = (pick: (report: LoadReport) => number) =>
+    reports.reduce((total, report) => total + pick(report), 0);
+  const merged = (pick: (report: LoadReport) => LatencyHistogram) => {
+    const histogram = new LatencyHistogram();
+    for (const report of reports) histogram.merge(pick(report));
+    return histogram;
+  };
+  const handshakes = reports.flatMap((r) => r.handshakeLatency ?? []);
+  const udps = reports.flatMap((r) => r.udp ?? []);
+  const targets = reports.flatMap((r) => r.targetPerSecond ?? []);
+  return {
+    mode: first.mode,
+    connections: sum((r) => r.connections),
+    size: first.size,
+    seconds: Math.max(...reports.map((r) => r.seconds)),
+    warmupSeconds: Math.max(...reports.map((r) => r.warmupSeconds)),
+    completed: sum((r) => r.completed),
+    perSecond: sum((r) => r.perSecond),
+    ...(targets.length > 0 &&
+      { targetPerSecond: targets.reduce((a, b) => a + b, 0) }),
+    bytesVerified: sum((r) => r.bytesVerified),
+    megabytesPerSecond: sum((r) => r.megabytesPerSecond),
+    latency: merged((r) => r.latency),
+    connectLatency: merged((r) => r.connectLatency),
+    ...(handshakes.length > 0 && {
+      handshakeLatency: handshakes.reduce((all, h) => {
+        all.merge(h);
+        return all;
+      }, new LatencyHistogram()),
+    }),
+    ...(udps.length > 0 && {
+      udp: {
+        sent: udps.reduce((n, u) => n + u.sent, 0),
+        lost: udps.reduce((n, u) => n + u.lost, 0),
+        duplicates: udps.reduce((n, u) => n + u.duplicates, 0),
+        reordered: udps.reduce((n, u) => n + u.reordered, 0),
+      },
+    }),
+    errors: sum((r) => r.errors),
+    mismatches: sum((r) => r.mismatches),
+    errorsByCause: Object.fromEntries(
+      ERROR_CAUSES.map((cause) => [cause, sum((r) => r.errorsByCause[cause])]),
+    ) as Record<ErrorCause, number>,
+    errorSamples: [...new Set(reports.flatMap((r) => r.errorSamples))]
+      .slice(0, 5),
+    threads: sum((r) => r.threads ?? 1),
+  };
+}
