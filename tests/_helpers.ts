@@ -512,3 +512,32 @@ export async function withTempDir(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** Fails, naming the Debian package, unless `command` runs. */
+export async function requireTool(
+  command: string,
+  args: string[],
+  debianPackage: string,
+): Promise<void> {
+  try {
+    const { success } = await new Deno.Command(command, {
+      args,
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (success) return;
+  } catch {
+    // Not installed: fall through.
+  }
+  assert.fail(
+    `${command} is needed for this test: install the Debian package ${debianPackage} (apt-get install ${debianPackage}; .ci/run does)`,
+  );
+}
+
+/** A port that was free a moment ago (for programs that take no port 0). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}

@@ -12,8 +12,10 @@ import {
   connect,
   echoFrom,
   FILE_PERMISSIONS,
+  freePort,
   randomBytes,
   readToEnd,
+  requireTool,
   roundTrip,
   runClient,
   startServer,
@@ -21,27 +23,6 @@ import {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Fails, naming the Debian package, unless `command` runs. */
-async function requireTool(
-  command: string,
-  args: string[],
-  debianPackage: string,
-): Promise<void> {
-  try {
-    const { success } = await new Deno.Command(command, {
-      args,
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (success) return;
-  } catch {
-    // Not installed: fall through.
-  }
-  assert.fail(
-    `${command} is needed for this test: install the Debian package ${debianPackage} (apt-get install ${debianPackage}; .ci/run does)`,
-  );
-}
 
 /** One HTTP GET to the admin endpoint: status line and body. */
 async function httpGet(
@@ -58,13 +39,6 @@ async function httpGet(
 function adminPort(lines: string[]): number {
   const line = lines.find((each) => each.startsWith("admin listening on "));
   return Number(/:(\d+)$/.exec(line ?? "")?.[1]);
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 Deno.test("promtool accepts /metrics, and the byte counter equals the bytes echoed", async () => {
