@@ -1,7 +1,8 @@
 /**
  * `echo-client`: send a message or stream stdin and verify the echo
  * (`echo-client [options] [MESSAGE...]`), measure a server under load
- * (`echo-client bench`), or probe it like ping (`echo-client ping`). The
+ * (`echo-client bench`), probe it like ping (`echo-client ping`), or check
+ * what the path to it does to a connection (`echo-client doctor`). The
  * work lives in `lib/`; this file wires each command line to its run
  * function (bench and ping run theirs in a Worker, for fair scheduling,
  * which drops file access) and drops file access once connected.
@@ -10,46 +11,28 @@
  */
 
 import {
-  BENCH_HELP,
-  benchCommand,
   CLIENT_HELP,
+  CLIENT_SUBCOMMANDS,
   clientOptions,
   dropFileAccess,
   ExitCode,
   fileAccessFor,
-  parseBenchArgs,
   parseClientArgs,
-  parsePingArgs,
-  PING_HELP,
-  pingCommand,
   runCommand,
 } from "./lib/cli/mod.ts";
 import { runClient } from "./lib/client/mod.ts";
 
 /**
- * Runs `echo-client` with `args`: `bench` and `ping` are subcommands.
+ * Runs `echo-client` with `args`: `bench`, `ping` and `doctor` are
+ * subcommands.
  *
  * @param args Command-line arguments, without the program name.
  * @returns The process exit code.
  */
 export async function main(args: string[]): Promise<number> {
-  const [subcommand, ...rest] = args;
-  if (subcommand === "bench") {
-    return await runCommand(rest, {
-      name: "echo-client bench",
-      help: BENCH_HELP,
-      parse: parseBenchArgs,
-      run: benchCommand,
-    });
-  }
-  if (subcommand === "ping") {
-    return await runCommand(rest, {
-      name: "echo-client ping",
-      help: PING_HELP,
-      parse: parsePingArgs,
-      run: pingCommand,
-    });
-  }
+  const [first = "", ...rest] = args;
+  const subcommand = CLIENT_SUBCOMMANDS.get(first);
+  if (subcommand !== undefined) return await subcommand(rest);
   return await runCommand(args, {
     name: "echo-client",
     help: CLIENT_HELP,

@@ -26,7 +26,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["net", "thread"],
   ["tls", "proxy", "access", "metrics", "faults"],
   ["client", "admin"],
-  ["server", "bench", "ping", "soak"],
+  ["server", "bench", "ping", "soak", "doctor"],
   ["cli"],
 ];
 

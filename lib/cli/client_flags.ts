@@ -45,8 +45,10 @@ Usage:
   echo-client [options]              on a terminal: send each line you type
   echo-client bench [options]        load the server (echo-client bench --help)
   echo-client ping [options]         round-trip times (echo-client ping --help)
+  echo-client doctor [options]       what the path does to a connection
+                                     (echo-client doctor --help)
 
-The subcommands bench and ping come first, before any option: after an
+The subcommands bench, ping and doctor come first, before any option: after an
 option, "ping" is a message to echo.
 
 Options:
