@@ -175,7 +175,11 @@ function squeeze(text: string): string {
   return text.trim().replace(/\s+/g, " ");
 }
 
-const NUMBER = /\d+(?:[.,]\d+)*/g;
+/**
+ * A figure: a number, with a time unit if it has one, since the same time
+ * prints as `414 µs` on one run and `2.80 ms` on the next.
+ */
+const NUMBER = /\d+(?:[.,]\d+)*(?: (?:µs|ms|s)\b)?/g;
 
 function outputPattern(expected: string): RegExp {
   const parts = squeeze(expected).split("…").map((part) =>

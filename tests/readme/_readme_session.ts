@@ -43,7 +43,7 @@ const ECHO_SERVER = /(?:\becho-server|\btask serve|\bserver\.ts)\b/;
 
 /** An invocation of our programs, with a subcommand if any. */
 const ECHO_PROGRAM =
-  /(?:\becho-server|\becho-client|\btask (?:serve|client)|\b(?:server|client)\.ts)\b(?:\s+(?:bench|ping)\b)?/g;
+  /(?:\becho-server|\becho-client|\btask (?:serve|client)|\b(?:server|client)\.ts)\b(?:\s+(?:bench|ping|doctor)\b)?/g;
 
 /** Arguments that already say where to listen or connect. */
 const HAS_ENDPOINT = /--port\b|--unix\b|--host[ =]'?(?:\[[^\]]*\]|[^\s:']+):\d/;

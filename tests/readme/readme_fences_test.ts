@@ -72,6 +72,13 @@ Deno.test("missingOutput: numbers and … match anything, order counts", () => {
   );
   assert.equal(missingOutput(["listening on …"], output), undefined);
   assert.equal(
+    missingOutput(["echoed in 414 µs (limit 10.0 s)"], [
+      "echoed in 2.80 ms (limit 10.0 s)",
+    ]),
+    undefined,
+    "a time matches a time in another unit",
+  );
+  assert.equal(
     missingOutput(["listening on udp 127.0.0.1:7007"], output),
     "listening on udp 127.0.0.1:7007",
   );
