@@ -25,6 +25,7 @@ import {
   writeAll,
 } from "../net/mod.ts";
 import { formatBytes, formatDuration } from "../log/mod.ts";
+import { tlsDetails } from "./_tls_details.ts";
 
 /** Options for {@linkcode runDoctor}. */
 export interface DoctorOptions {
@@ -165,19 +166,10 @@ async function checkConnect(options: DoctorOptions): Promise<CheckResult[]> {
       limitMs,
       details: { connect_ms: round(connectMs) },
     }];
-    if (handshakeMs !== undefined) {
-      const alpn = (await (conn as Deno.TlsConn).handshake()).alpnProtocol;
-      results.push({
-        name: "tls",
-        ok: true,
-        finding: `handshake in ${
-          formatDuration(handshakeMs)
-        }, certificate verified, ALPN ${
-          alpn ?? "none"
-        } (Deno does not expose the TLS version or the certificate's expiry)`,
-        limitMs,
-        details: { handshake_ms: round(handshakeMs), alpn },
-      });
+    if (handshakeMs !== undefined && options.tls !== undefined) {
+      results.push(
+        await checkTls(options, options.tls, conn as Deno.TlsConn, handshakeMs),
+      );
     }
     return results;
   } catch (error) {
@@ -188,6 +180,52 @@ async function checkConnect(options: DoctorOptions): Promise<CheckResult[]> {
       limitMs,
     }];
   }
+}
+
+/** Below this many days left, the expiry is worth a warning. */
+const EXPIRY_WARNING_DAYS = 14;
+
+/**
+ * The TLS check: handshake time and ALPN from our connection; the
+ * version and the certificate's expiry, which Deno's API does not give,
+ * from one `node:tls` connection.
+ */
+async function checkTls(
+  options: DoctorOptions,
+  tls: TlsClientOptions,
+  conn: Deno.TlsConn,
+  handshakeMs: number,
+): Promise<CheckResult> {
+  const limitMs = limitOf(options);
+  const alpn = (await conn.handshake()).alpnProtocol;
+  const { endpoint } = options;
+  const details = endpoint.transport === "tcp"
+    ? await tlsDetails(endpoint.hostname, endpoint.port, tls, limitMs)
+    : undefined;
+  const daysLeft = details === undefined
+    ? undefined
+    : (details.validTo.getTime() - Date.now()) / 86_400_000;
+  const expiry = details === undefined || daysLeft === undefined
+    ? "version and expiry not readable"
+    : `${details.protocol}, certificate valid until ${
+      details.validTo.toISOString().slice(0, 10)
+    } (${daysLeft.toFixed(1)} days${
+      daysLeft < EXPIRY_WARNING_DAYS ? ": renew it soon" : ""
+    })`;
+  return {
+    name: "tls",
+    ok: true,
+    finding: `handshake in ${
+      formatDuration(handshakeMs)
+    }, certificate verified, ${expiry}, ALPN ${alpn ?? "none"}`,
+    limitMs,
+    details: {
+      handshake_ms: round(handshakeMs),
+      alpn,
+      protocol: details?.protocol ?? null,
+      valid_to: details?.validTo.toISOString() ?? null,
+    },
+  };
 }
 
 /** Why a connection could not be made, in words. */

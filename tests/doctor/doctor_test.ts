@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { runDoctor } from "../../lib/doctor/mod.ts";
 import {
   CLIENT_SCRIPT,
+  FILE_PERMISSIONS,
   freePort,
   loopback,
   requireTool,
   runScript,
   startServer,
+  withTempDir,
 } from "../_helpers.ts";
 
 Deno.test("doctor against our server: every check passes, JSON for scripts, exit 0", async () => {
@@ -144,4 +146,31 @@ Deno.test("doctor through a relay that closes both ways at the client's FIN: the
     report.checks.filter((c) => c.name !== "half-close").every((c) => c.ok),
     JSON.stringify(report.checks),
   );
+});
+
+Deno.test("doctor --tls: handshake time, TLS version, the certificate's expiry and ALPN", async () => {
+  await withTempDir(async (dir) => {
+    await using server = await startServer(
+      ["--tls", "--tls-cert-out", `${dir}/cert.pem`, "--alpn", "h2", "--quiet"],
+      { permissions: FILE_PERMISSIONS },
+    );
+    const report = await runDoctor({
+      endpoint: loopback(server.port),
+      tls: {
+        caCerts: [await Deno.readTextFile(`${dir}/cert.pem`)],
+        alpnProtocols: ["h2"],
+      },
+      idleMax: 500,
+      concurrency: 5,
+    });
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    const tls = report.checks.find((check) => check.name === "tls");
+    assert.equal(tls?.details?.protocol, "TLSv1.3");
+    assert.equal(tls?.details?.alpn, "h2");
+    // The generated certificate is valid for 24 h: less than 14 days left.
+    assert.match(
+      tls?.finding ?? "",
+      /certificate valid until \d{4}-\d\d-\d\d \(\d\.\d days: renew it soon\), ALPN h2$/,
+    );
+  });
 });
