@@ -13,6 +13,7 @@ Deno.test("bench defaults: one ping-pong connection, 64 B, 0.5 s warm-up, no cou
       warmup: 500,
       timeout: 10_000,
       udp: false,
+      threads: 1,
       tls: undefined,
       json: false,
       quiet: false,
