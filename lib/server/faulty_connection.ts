@@ -119,6 +119,15 @@ class FaultyEcho {
   #wake = Promise.withResolvers<void>();
   #pacer: Pacer | undefined;
   #lastPieceAt = -Infinity;
+  /** Budget reserved for the read in progress. */
+  #reading = 0;
+  /**
+   * Aborted when the connection is over for any reason (shutdown, idle,
+   * a cut, a failed read): the writer's waits end with it, so a delayed
+   * chunk does not hold the slot and its bytes for the rest of its delay.
+   */
+  readonly #over = new AbortController();
+  readonly #waits: AbortSignal;
   readonly #idle: IdleTimer | undefined;
   #linger: ReturnType<typeof setTimeout> | undefined;
 
@@ -130,9 +139,26 @@ class FaultyEcho {
     this.#resets = faults.resetAfter !== undefined;
     this.#cutoff = faults.resetAfter ?? faults.closeAfter;
     const idleTimeout = options.idleTimeout ?? 0;
+    // Timers close quietly: the connection may be closed already.
     this.#idle = idleTimeout > 0
-      ? new IdleTimer(idleTimeout, () => conn.close())
+      ? new IdleTimer(idleTimeout, () => this.#endNow(false))
       : undefined;
+    this.#waits = options.signal === undefined
+      ? this.#over.signal
+      : AbortSignal.any([options.signal, this.#over.signal]);
+  }
+
+  /** Ends the connection now: with a reset, or closed. */
+  #endNow(reset: boolean): void {
+    this.#over.abort();
+    const conn = this.#conn;
+    if (reset && "reset" in conn && typeof conn.reset === "function") {
+      try {
+        conn.reset();
+      } catch {
+        // Closed already.
+      }
+    } else closeQuietly(conn);
   }
 
   async result(): Promise<EchoResult> {
@@ -146,7 +172,10 @@ class FaultyEcho {
     try {
       if (this.#options.faults().blackhole) return await this.#blackhole();
       const [reading, writing] = await Promise.allSettled([
-        this.#reader(),
+        this.#reader().catch((error) => {
+          this.#over.abort();
+          throw error;
+        }),
         this.#writer(),
       ]);
       for (const outcome of [reading, writing]) {
@@ -159,6 +188,7 @@ class FaultyEcho {
       if (this.#cut) return this.#result(this.#cutReason());
       return { ...this.#result(reasonFor(error)), error };
     } finally {
+      this.#over.abort();
       clearTimeout(timer);
       clearTimeout(this.#linger);
       this.#idle?.[Symbol.dispose]();
@@ -201,6 +231,7 @@ class FaultyEcho {
    */
   #cutNow(): void {
     this.#cut = true;
+    this.#over.abort();
     if (this.#resets) this.#reset();
     else {
       this.#conn.closeWrite().catch(() => {});
@@ -216,9 +247,7 @@ class FaultyEcho {
    * sends first (a Unix socket's peer gets ECONNRESET).
    */
   #reset(): void {
-    const conn = this.#conn;
-    if ("reset" in conn && typeof conn.reset === "function") conn.reset();
-    else conn.close();
+    this.#endNow(true);
   }
 
   #wakeUp(): void {
@@ -253,8 +282,14 @@ class FaultyEcho {
           continue;
         }
         const buffer = new Uint8Array(size);
+        // Held across the read: released in full if it ends or fails.
+        this.#reading = reserved;
         const n = await this.#conn.read(buffer);
-        if (n === null) break;
+        this.#reading = 0;
+        if (n === null) {
+          budget?.release(reserved);
+          break;
+        }
         this.#idle?.touch();
         const kept = Math.min(reserved, n);
         budget?.release(reserved - kept);
@@ -276,6 +311,8 @@ class FaultyEcho {
         this.#wakeUp();
       }
     } finally {
+      budget?.release(this.#reading);
+      this.#reading = 0;
       this.#readerDone = true;
       this.#wakeUp();
     }
@@ -296,7 +333,6 @@ class FaultyEcho {
   }
 
   async #writeQueue(): Promise<void> {
-    const { signal } = this.#options;
     while (true) {
       const chunk = this.#queue[0];
       if (this.#cut) return;
@@ -306,7 +342,8 @@ class FaultyEcho {
         continue;
       }
       const wait = chunk.due - performance.now();
-      if (wait > 0) await delay(wait, signal);
+      if (wait > 0) await delay(wait, this.#waits);
+      if (this.#over.signal.aborted) return;
       await this.#writePaced(chunk.bytes);
       if (this.#cut) return;
       this.#queue.shift();
@@ -318,7 +355,6 @@ class FaultyEcho {
 
   /** Writes `bytes` in the pieces and at the pace the faults ask for. */
   async #writePaced(bytes: Uint8Array): Promise<void> {
-    const { signal } = this.#options;
     let rest = bytes;
     while (rest.length > 0 && !this.#cut) {
       const faults = this.#options.faults();
@@ -327,12 +363,12 @@ class FaultyEcho {
         piece = Math.min(piece, faults.chunk);
         const gap = this.#lastPieceAt + (faults.chunkDelay ?? 0) -
           performance.now();
-        if (gap > 0) await delay(gap, signal);
+        if (gap > 0) await delay(gap, this.#waits);
       }
       const pacer = this.#pacerFor(faults.throttle);
       if (pacer !== undefined) {
         piece = Math.min(piece, pacer.piece);
-        await pacer.take(piece, signal);
+        await pacer.take(piece, this.#waits);
       }
       if (this.#cut) return;
       await writeAll(this.#conn, rest.subarray(0, piece));
