@@ -424,3 +424,25 @@ Deno.test("echo-client bench against a faulty server keeps going, counts errors 
   assert.ok(report.completed >= 10 * report.errors_by_cause.reset);
   assert.equal(report.mismatches, 0);
 });
+
+Deno.test("--blackhole with --idle-timeout over the resettable sockets (--admin-faults): the idle connection ends, and so does the server on SIGTERM", async () => {
+  await using server = await startServer([
+    "--blackhole",
+    "--idle-timeout",
+    "200ms",
+    "--admin-port",
+    "0",
+    "--admin-faults",
+    "--drain-timeout",
+    "2s",
+  ]);
+  using conn = await connect(server.port);
+  await conn.write(encoder.encode("anyone there?"));
+  assert.equal(await conn.read(new Uint8Array(1)), null, "closed when idle");
+  assert.match(
+    await server.stderr.waitFor(/ close conn=1 /),
+    / reason=idle-timeout /,
+  );
+  server.process.kill("SIGTERM");
+  assert.equal((await server.process.status).code, 0);
+});

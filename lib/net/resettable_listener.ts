@@ -20,6 +20,9 @@
 import net from "node:net";
 import type { StreamConn, StreamListener } from "./stream.ts";
 
+/** Accepted connections waiting for `accept()`, at most. */
+const MAX_QUEUED = 128;
+
 /** A connection that can end with a reset. */
 export interface ResettableConn extends StreamConn {
   /** Closes the connection with RST (`SO_LINGER` 0): the peer gets ECONNRESET. */
@@ -69,6 +72,13 @@ export async function listenResettable(
     waiting = undefined;
   };
   server.on("connection", (socket: net.Socket) => {
+    // node:net accepts eagerly; the queue is bounded like a listen
+    // backlog, and what does not fit is closed (as a full backlog drops).
+    socket.on("error", () => {}); // until a NodeSocketConn listens
+    if (closed || arrived.length >= MAX_QUEUED) {
+      socket.destroy();
+      return;
+    }
     arrived.push(socket);
     wake();
   });
@@ -177,7 +187,21 @@ class NodeSocketConn implements ResettableConn {
   }
 
   closeWrite(): Promise<void> {
-    return new Promise((resolve) => this.#socket.end(() => resolve()));
+    const socket = this.#socket;
+    if (socket.destroyed) {
+      return Promise.reject(new Deno.errors.BadResource("Connection closed"));
+    }
+    // `end`'s callback never comes if the socket is destroyed meanwhile:
+    // its close settles the wait too.
+    return new Promise((resolve, reject) => {
+      const closed = () =>
+        reject(this.#error ?? new Deno.errors.BadResource("Connection closed"));
+      socket.once("close", closed);
+      socket.end(() => {
+        socket.off("close", closed);
+        resolve();
+      });
+    });
   }
 
   close(): void {
