@@ -9,8 +9,8 @@
  * the first empty line, within `MAX_REQUEST_HEAD` bytes. One header value
  * is interpreted: `Content-Length` (digits only, at most once), for the
  * body of `PUT /faults`; `Transfer-Encoding` is refused, so a body's length
- * is never in doubt. No route depends on other headers, so `Host` is not
- * required.
+ * is never in doubt. `Host` is kept for `PUT /faults`, which refuses a
+ * name other than `localhost` (see _routes.ts); no other route needs it.
  */
 
 /** The longest request head read, in bytes. */
@@ -28,6 +28,8 @@ export interface RequestHead {
   path: string;
   /** The body's length (`Content-Length`); 0 without one. */
   contentLength: number;
+  /** The `Host` header's value, if any. */
+  host?: string;
   /** Bytes read after the head: the body's start. */
   rest: Uint8Array;
 }
@@ -106,7 +108,14 @@ export function parseRequestHead(
   if (!fieldLines.every((line) => FIELD_LINE.test(line))) return 400;
   const contentLength = parseContentLength(fieldLines);
   if (contentLength === 400) return 400;
-  return { method: match[1] ?? "", path: match[2] ?? "", contentLength };
+  const host = fieldLines.find((line) => /^host:/i.test(line))?.slice(5)
+    .replace(/^[ \t]+|[ \t]+$/g, "");
+  return {
+    method: match[1] ?? "",
+    path: match[2] ?? "",
+    contentLength,
+    ...(host !== undefined && { host }),
+  };
 }
 
 /**
@@ -122,7 +131,7 @@ function parseContentLength(fieldLines: string[]): number | 400 {
     const name = line.slice(0, colon).toLowerCase();
     if (name === "transfer-encoding") return 400;
     if (name !== "content-length") continue;
-    const value = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
     if (length !== undefined || !/^[0-9]{1,9}$/.test(value)) return 400;
     length = Number(value);
   }

@@ -42,7 +42,11 @@ interface Reply {
 /** A path's answers, by method; `HEAD` is `get` without the body. */
 interface Route {
   get: (sources: RouteSources) => Reply | undefined;
-  put?: (sources: RouteSources, body: string) => Reply | undefined;
+  put?: (
+    sources: RouteSources,
+    body: string,
+    host: string | undefined,
+  ) => Reply | undefined;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -73,13 +77,21 @@ const ROUTES = new Map<string, Route>([
       faults === undefined
         ? undefined
         : { status: 200, contentType: JSON_TYPE, body: faults.show() + "\n" },
-    put: ({ faults }, body) => {
+    put: ({ faults }, body, host) => {
       if (faults === undefined) return undefined;
       if (faults.change === undefined) {
         return {
           status: 403,
           contentType: TEXT,
           body: "faults are read-only: start the server with --admin-faults\n",
+        };
+      }
+      if (!addressedDirectly(host)) {
+        return {
+          status: 403,
+          contentType: TEXT,
+          body:
+            "PUT /faults needs Host to be localhost or an IP address (a web page must not reach it by a name it controls)\n",
         };
       }
       const changed = faults.change(body);
@@ -114,7 +126,7 @@ const NOT_FOUND: Reply = {
  * body (for `PUT`) is `body`.
  */
 export function respond(
-  request: Pick<RequestHead, "method" | "path">,
+  request: Pick<RequestHead, "method" | "path" | "host">,
   sources: RouteSources,
   body = "",
 ): Uint8Array {
@@ -126,12 +138,25 @@ export function respond(
     return http(shown, "", method === "HEAD");
   }
   if (method === "PUT" && route.put !== undefined) {
-    return http(route.put(sources, body) ?? NOT_FOUND);
+    return http(route.put(sources, body, request.host) ?? NOT_FOUND);
   }
   return http(
     { status: 405, contentType: TEXT, body: "method not allowed\n" },
     `Allow: GET, HEAD${route.put === undefined ? "" : ", PUT"}\r\n`,
   );
+}
+
+/**
+ * Whether a request names the admin endpoint by `localhost` or an address
+ * (or names nothing, as scripts may). A web page that rebinds a name it
+ * controls to 127.0.0.1 (DNS rebinding) sends that name as `Host`: its
+ * browser would otherwise let it `PUT` faults to a local admin port.
+ */
+function addressedDirectly(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  const name = host.replace(/:\d+$/, "");
+  return name === "localhost" || /^\d{1,3}(\.\d{1,3}){3}$/.test(name) ||
+    /^\[[0-9a-fA-F:.]+\]$/.test(name);
 }
 
 /**

@@ -302,8 +302,18 @@ async function answer(
   );
   try {
     let head: HeadResult;
+    let body: string | undefined = "";
     try {
       head = await readRequestHead(conn);
+      // The body (4 KiB at most) is read under the head's deadline, and
+      // the connection can still be evicted meanwhile: a slow body holds
+      // no slot that a probe needs.
+      if (
+        typeof head === "object" && head.contentLength > 0 &&
+        head.contentLength <= MAX_REQUEST_BODY
+      ) {
+        body = await readBody(conn, head.rest, head.contentLength);
+      }
     } catch {
       return; // reset, or closed by its deadline or to make room
     }
@@ -314,15 +324,13 @@ async function answer(
       () => closeQuietly(conn),
       Math.max(0, timeout - (performance.now() - acceptedAt)),
     );
-    let response: Uint8Array;
-    if (typeof head === "number") response = refuse(head);
-    else if (head.contentLength > MAX_REQUEST_BODY) response = refuse(413);
-    else {
-      const body = await readBody(conn, head.rest, head.contentLength);
-      response = body === undefined
-        ? refuse(400)
-        : respond(head, options, body);
-    }
+    const response = typeof head === "number"
+      ? refuse(head)
+      : head.contentLength > MAX_REQUEST_BODY
+      ? refuse(413)
+      : body === undefined
+      ? refuse(400)
+      : respond(head, options, body);
     await writeAll(conn, response);
   } catch {
     // A reader too slow for the deadline, a reset, or a `metrics()` that

@@ -241,8 +241,15 @@ Deno.test("/faults: GET shows them, PUT replaces them from a body of Content-Len
     /^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json\r\n/,
   );
   assert.match(shown, /\r\n\r\n\{"delay":"1ms"\}\n$/);
-  const put = (body: string, headers = `Content-Length: ${body.length}\r\n`) =>
-    request(port, `PUT /faults HTTP/1.1\r\nHost: x\r\n${headers}\r\n${body}`);
+  const put = (
+    body: string,
+    headers = `Content-Length: ${body.length}\r\n`,
+    host = "127.0.0.1:9090",
+  ) =>
+    request(
+      port,
+      `PUT /faults HTTP/1.1\r\nHost: ${host}\r\n${headers}\r\n${body}`,
+    );
   assert.match(
     await put('{"delay":"2ms"}'),
     /^HTTP\/1\.1 200 [\s\S]*\r\n\r\n\{"delay":"2ms"\}\n$/,
@@ -276,7 +283,17 @@ Deno.test("/faults: GET shows them, PUT replaces them from a body of Content-Len
     await put("", "Content-Length: 4097\r\n"),
     /^HTTP\/1\.1 413 Content Too Large\r\n/,
   );
-  assert.equal(bodies.length, 3, "no refused body reached the route");
+  // DNS rebinding: a page on a name it controls, resolved to 127.0.0.1.
+  assert.match(
+    await put('{"delay":"1s"}', undefined, "attacker.example:9090"),
+    /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*Host to be localhost or an IP address/,
+  );
+  assert.match(
+    await put("{}", undefined, "localhost:9090"),
+    /^HTTP\/1\.1 200 /,
+  );
+  assert.match(await put("{}", undefined, "[::1]:9090"), /^HTTP\/1\.1 200 /);
+  assert.equal(bodies.length, 5, "no refused body reached the route");
   assert.match(
     await request(port, get("/faults", "DELETE")),
     /^HTTP\/1\.1 405 [\s\S]*\r\nAllow: GET, HEAD, PUT\r\n/,
@@ -295,4 +312,22 @@ Deno.test("/faults: GET shows them, PUT replaces them from a body of Content-Len
     await request(none.addr.port, get("/faults")),
     /^HTTP\/1\.1 404 /,
   );
+});
+
+Deno.test("a connection still sending its body can be evicted: slow bodies do not keep probes out", async () => {
+  await using admin = start({ maxConnections: 4, evictionGrace: 50 });
+  const { port } = admin.addr;
+  const slow: Deno.Conn[] = [];
+  for (let i = 0; i < 4; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(
+      encoder.encode("GET /healthz HTTP/1.1\r\nContent-Length: 4096\r\n\r\nx"),
+    );
+    slow.push(conn);
+  }
+  try {
+    assert.match(await request(port, get("/healthz")), /^HTTP\/1\.1 200 /);
+  } finally {
+    for (const conn of slow) conn.close();
+  }
 });
