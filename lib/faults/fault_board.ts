@@ -93,7 +93,7 @@ export class FaultBoard {
     }
     while (true) {
       const before = Atomics.load(this.#header, SEQUENCE);
-      if (before % 2 === 1) continue; // a write is in progress
+      if ((before & 1) === 1) continue; // a write is in progress
       const length = Atomics.load(this.#header, LENGTH);
       const copy = this.#bytes.slice(0, length);
       if (Atomics.load(this.#header, SEQUENCE) !== before) continue;

@@ -68,7 +68,23 @@ type Field = {
   };
 }[keyof FaultSettings];
 
-const duration = (value: FaultValue): number => parseDuration(text(value));
+/**
+ * The longest fault duration: a day. Timers cannot go beyond about 24.8
+ * days (2^31 ms: longer ones fire at once), and no test needs more.
+ */
+export const MAX_FAULT_MS = 86_400_000;
+
+const duration = (value: FaultValue): number =>
+  withinADay(parseDuration(text(value)));
+
+function withinADay(ms: number): number {
+  if (!(ms <= MAX_FAULT_MS)) {
+    throw new RangeError(
+      `Invalid duration ${ms} ms: at most a day (${MAX_FAULT_MS} ms)`,
+    );
+  }
+  return ms;
+}
 const formatMs = (ms: number): string => `${ms}ms`;
 const size = (value: FaultValue): number => positive(parseSize(text(value)));
 const formatBytes = (bytes: number): string => `${bytes}B`;
@@ -107,8 +123,8 @@ const FIELDS: Record<FaultKey, Field> = {
   "fault_seed": {
     setting: "faultSeed",
     parse: (value) => {
-      const seed = Number(value);
-      if (!Number.isSafeInteger(seed) || seed < 0) {
+      const seed = /^\d+$/.test(String(value)) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(seed)) {
         throw new RangeError(
           `Invalid seed "${value}": expected a whole number, 0 or more`,
         );
@@ -142,7 +158,9 @@ const FIELDS: Record<FaultKey, Field> = {
 export function parseFaults(values: Record<string, unknown>): FaultSettings {
   const settings: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
-    const field = FIELDS[key as FaultKey] as Field | undefined;
+    const field = Object.hasOwn(FIELDS, key)
+      ? FIELDS[key as FaultKey]
+      : undefined;
     if (field === undefined) {
       throw new TypeError(
         `Unknown fault "${key}": expected one of ${FAULT_KEYS.join(", ")}`,
@@ -224,7 +242,10 @@ function positive(n: number): number {
 }
 
 function share(value: FaultValue): number {
-  const p = typeof value === "boolean" ? NaN : Number(value);
+  const p = typeof value === "number" ||
+      (typeof value === "string" && /^(\d+(\.\d+)?|\.\d+)$/.test(value))
+    ? Number(value)
+    : NaN;
   if (!(p >= 0 && p <= 1)) {
     throw new RangeError(
       `Invalid share "${value}": expected a number from 0 to 1`,
@@ -236,7 +257,7 @@ function share(value: FaultValue): number {
 function parseCutoff(value: FaultValue): Cutoff {
   const written = text(value).trim();
   return /\d(ms|s|m|h)$/.test(written)
-    ? { ms: parseDuration(written) }
+    ? { ms: withinADay(parseDuration(written)) }
     : { bytes: positive(parseSize(written)) };
 }
 

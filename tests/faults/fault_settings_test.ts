@@ -99,3 +99,16 @@ Deno.test("Pacer: pieces of 1/50 s of the rate; 10 pieces take about 9/50 s", as
   const ms = performance.now() - started;
   assert.ok(ms >= 170 && ms < 400, `${ms.toFixed(0)} ms`);
 });
+
+Deno.test("fault durations are at most a day: longer timers would fire at once", () => {
+  assert.throws(() => parseFaults({ close_after: "600h" }), /at most a day/);
+  assert.throws(() => parseFaults({ delay: "25h" }), /at most a day/);
+  assert.throws(
+    () => parseFaults({ delay: `${"9".repeat(400)}ms` }),
+    /at most a day/,
+  );
+  assert.deepEqual(parseFaults({ delay: "24h" }), { delay: 86_400_000 });
+  assert.throws(() => parseFaults({ fault_rate: "" }), /Invalid share/);
+  assert.throws(() => parseFaults({ fault_seed: "0x10" }), /Invalid seed/);
+  assert.throws(() => parseFaults({ constructor: 1 }), /Unknown fault/);
+});
