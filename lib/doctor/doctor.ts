@@ -13,6 +13,7 @@ import {
   sendDatagram,
 } from "../client/mod.ts";
 import {
+  closeQuietly,
   connectWithTimeout,
   delay,
   EchoMismatchError,
@@ -347,6 +348,8 @@ async function verifiedEcho(
     throw error;
   } finally {
     clearTimeout(deadline);
+    // Nobody reads any more: a write still going would wait forever.
+    if (received < message.length) closeQuietly(conn);
     await writing;
   }
 }
@@ -543,6 +546,7 @@ async function checkUdpBurst(options: DoctorOptions): Promise<CheckResult> {
       const view = new DataView(reply.buffer, reply.byteOffset);
       if (view.getUint32(0) !== session) continue;
       const seq = view.getUint32(4);
+      if (seq >= UDP_BURST) continue; // not one of ours
       if (seen.has(seq)) duplicates++;
       else {
         seen.add(seq);

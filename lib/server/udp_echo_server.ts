@@ -31,13 +31,16 @@ const RECEIVE_RETRY_MS = 10;
 export const DEFAULT_UDP_RATE = 1_000;
 
 /**
- * The most datagrams held back by `--delay` at once; beyond it, the
- * datagram is answered without the delay (memory stays bounded:
- * at most this many copies of 64 KiB).
+ * The most bytes of datagrams held back by `--delay` at once, per
+ * thread; beyond it, a datagram is answered without the delay.
  */
-const MAX_DELAYED_DATAGRAMS = 1024;
+const MAX_DELAYED_BYTES = 4 * 1024 * 1024;
 
-/** RFC 864 over UDP: an answer of up to this many characters. */
+/**
+ * RFC 864 over UDP: an answer of up to this many characters, and never
+ * longer than the datagram it answers, so that a forged source cannot use
+ * chargen to amplify what it sends.
+ */
 const CHARGEN_DATAGRAM_MAX = 512;
 
 /** Options for {@linkcode serveUdpEcho}. */
@@ -130,6 +133,7 @@ export async function serveUdpEcho(
     ? undefined
     : new UdpFaults(options.faults);
   const delayed = new Set<ReturnType<typeof setTimeout>>();
+  let delayedBytes = 0;
   const answer = answerFor(options.service ?? "echo");
   const send = async (data: Uint8Array, peer: Deno.Addr, copies: number) => {
     for (let copy = 0; copy < copies; copy++) {
@@ -196,12 +200,21 @@ export async function serveUdpEcho(
       if (reply === undefined) continue;
       const fate: DatagramFate = faults?.next() ??
         { copies: 1, delayMs: 0, faults: [] };
-      if (fate.faults.length > 0) metrics?.faultsApplied(fate.faults);
-      if (fate.delayMs > 0 && delayed.size < MAX_DELAYED_DATAGRAMS) {
+      const holds = fate.delayMs > 0 &&
+        delayedBytes + reply.length <= MAX_DELAYED_BYTES;
+      const applied = holds
+        ? fate.faults
+        : fate.faults.filter((fault) =>
+          fault !== "delay" && fault !== "jitter"
+        );
+      if (applied.length > 0) metrics?.faultsApplied(applied);
+      if (holds) {
         // The receive buffer is reused: a held datagram needs its own copy.
         const held = reply.slice();
+        delayedBytes += held.length;
         const timer = setTimeout(() => {
           delayed.delete(timer);
+          delayedBytes -= held.length;
           send(held, peer, fate.copies);
         }, fate.delayMs);
         delayed.add(timer);
@@ -223,10 +236,13 @@ function answerFor(
 ): (data: Uint8Array) => Uint8Array | undefined {
   if (service === "discard") return () => undefined;
   if (service === "chargen") {
-    return () =>
+    return (data) =>
       CHARGEN_CYCLE.subarray(
         0,
-        Math.floor(Math.random() * (CHARGEN_DATAGRAM_MAX + 1)),
+        Math.min(
+          data.length,
+          Math.floor(Math.random() * (CHARGEN_DATAGRAM_MAX + 1)),
+        ),
       );
   }
   return (data) => data;

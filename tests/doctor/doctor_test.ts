@@ -7,6 +7,7 @@ import {
   loopback,
   requireTool,
   runScript,
+  startCorruptingServer,
   startServer,
   withTempDir,
 } from "../_helpers.ts";
@@ -173,4 +174,17 @@ Deno.test("doctor --tls: handshake time, TLS version, the certificate's expiry a
       /certificate valid until \d{4}-\d\d-\d\d \(\d\.\d days: renew it soon\), ALPN h2$/,
     );
   });
+});
+
+Deno.test("doctor against a server that alters the echo: the integrity checks fail and the run ends", async () => {
+  await using server = startCorruptingServer(100);
+  const report = await runDoctor({
+    endpoint: loopback(server.port),
+    idleMax: 500,
+    concurrency: 3,
+    timeout: 3_000,
+  });
+  const integrity = report.checks.filter((c) => c.name.startsWith("integrity"));
+  assert.deepEqual(integrity.map((c) => c.ok), [true, false, false]);
+  assert.match(integrity[2]?.finding ?? "", /altered/);
 });
