@@ -44,6 +44,7 @@ export const SERVER_HELP =
   `echo-server: a TCP and UDP echo server (every byte received is sent back)
 
 Usage: echo-server [options]
+       echo-server health [URL]   is a running server ready? (exit 0/1; --help)
 
 Options:
   --host HOST              Address to listen on; 0.0.0.0 or :: exposes it
@@ -56,6 +57,9 @@ Options:
   --max-connections N      Refuse connections beyond N (default: unlimited)
   --drain-timeout DURATION On SIGINT/SIGTERM, let open connections finish
                            this long, then close them (default: 5s)
+  --shutdown-delay DURATION  On SIGINT/SIGTERM, first keep accepting this
+                           long while /readyz says 503, so load balancers
+                           stop sending before the drain (default: 0s)
   --max-buffer SIZE        Largest per-connection buffer; buffers start at
                            256 B and grow while reads fill them (default: 256KiB)
   --buffer-budget SIZE     Most memory all connection buffers together may
@@ -172,6 +176,7 @@ const SERVER_FLAGS = {
   "idle-timeout": { type: "string" },
   "max-connections": { type: "string" },
   "drain-timeout": { type: "string" },
+  "shutdown-delay": { type: "string" },
   "max-buffer": { type: "string" },
   "buffer-budget": { type: "string" },
   "log-format": { type: "string" },
@@ -399,6 +404,11 @@ function parseLimits(values: ParsedFlags["values"]): ServeLimits {
     drainTimeout: parseFlagValue(
       "drain-timeout",
       text("drain-timeout") ?? `${DEFAULT_DRAIN_TIMEOUT_MS}ms`,
+      durationOrZero,
+    ),
+    shutdownDelay: parseFlagValue(
+      "shutdown-delay",
+      text("shutdown-delay") ?? "0s",
       durationOrZero,
     ),
     maxBufferSize: parseFlagValue(

@@ -8,6 +8,7 @@
 
 import {
   type AcceptErrorKind,
+  delay,
   type Endpoint,
   isLoopback,
   type TlsSettings,
@@ -167,6 +168,7 @@ export async function runServer(
   // Not ready from the moment the drain begins, so that a load balancer
   // stops sending before connections are cut; healthy until the end.
   ready = false;
+  await shutdownDelay(options, logger);
   const totals = await drain(service, options, logger);
   const summary = summarize(totals, {
     budget,
@@ -178,6 +180,26 @@ export async function runServer(
   // stderr that nobody reads.
   await stderrLines.flush(LOG_FLUSH_TIMEOUT_MS);
   return summary;
+}
+
+/**
+ * With `limits.shutdownDelay`: goes on accepting (and serving) that long
+ * while `/readyz` says 503, so that load balancers notice before the
+ * drain. A second signal still exits at once (see cli/shutdown.ts).
+ */
+async function shutdownDelay(
+  options: RunServerOptions,
+  logger: Logger,
+): Promise<void> {
+  const ms = options.limits?.shutdownDelay ?? 0;
+  if (ms <= 0) return;
+  logger.event("shutdown-delay", {
+    signal: options.signal?.reason === undefined
+      ? undefined
+      : String(options.signal.reason),
+    delay_ms: ms,
+  });
+  await delay(ms);
 }
 
 /**

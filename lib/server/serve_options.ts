@@ -30,6 +30,13 @@ export interface ServeLimits
    */
   drainTimeout?: number;
   /**
+   * On the shutdown signal, keep accepting this many ms with `/readyz`
+   * answering 503, so that load balancers stop sending before the drain
+   * (what a Kubernetes preStop pause does, where there is none).
+   * @default {0}
+   */
+  shutdownDelay?: number;
+  /**
    * For a TLS listener: close a client that has not completed the handshake
    * within this many ms, so a silent or non-TLS peer cannot hold a slot;
    * `0` never does. Ignored for plain connections. PROXY headers must
