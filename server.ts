@@ -10,7 +10,10 @@ import {
   announceListening,
   dropFileAccess,
   ExitCode,
+  HEALTH_HELP,
+  healthCommand,
   onShutdownSignals,
+  parseHealthArgs,
   parseServerArgs,
   runCommand,
   SERVER_HELP,
@@ -19,12 +22,21 @@ import {
 import { runServer } from "./lib/server/mod.ts";
 
 /**
- * Runs `echo-server` with `args`.
+ * Runs `echo-server` with `args`; `echo-server health` checks a running
+ * server instead.
  *
  * @param args Command-line arguments, without the program name.
  * @returns The process exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "health") {
+    return await runCommand(args.slice(1), {
+      name: "echo-server health",
+      help: HEALTH_HELP,
+      parse: parseHealthArgs,
+      run: healthCommand,
+    });
+  }
   return await runCommand(args, {
     name: "echo-server",
     help: SERVER_HELP,
