@@ -44,4 +44,11 @@ EXPOSE 7007/tcp 7007/udp 9090/tcp
 # signals does not apply).
 ENTRYPOINT ["/echo-server"]
 # Inside a container, listen on all interfaces; the admin endpoint too.
-CMD ["--host", "0.0.0.0", "--udp", "--admin-port", "9090", "--admin-host", "0.0.0.0", "--log-format", "json"]
+# --shutdown-delay: on SIGTERM, /readyz turns 503 while new connections are
+# still served for 5 s (load balancers notice), then the drain; for
+# platforms without a preStop hook (Docker, Compose, Nomad, ECS).
+CMD ["--host", "0.0.0.0", "--udp", "--admin-port", "9090", "--admin-host", "0.0.0.0", "--shutdown-delay", "5s", "--log-format", "json"]
+# The image has no shell and no curl: the binary checks itself (exec form),
+# asking /readyz on the admin port above.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["/echo-server", "health", "http://127.0.0.1:9090/readyz"]

@@ -196,6 +196,15 @@ Deno.test("the Dockerfile builds with the pinned Deno and ends in distroless, no
   for (const label of ["title", "version", "licenses", "source"]) {
     assert.ok(text.includes(`org.opencontainers.image.${label}=`), label);
   }
+  // The health check is the binary itself, in exec form (no shell), and
+  // asks the admin port the CMD opens.
+  const health = /^HEALTHCHECK .*\\\n\s*CMD (\[.*\])$/m.exec(text)?.[1];
+  assert.ok(health !== undefined, "a HEALTHCHECK in exec form");
+  const [binary, subcommand, url] = JSON.parse(health);
+  assert.deepEqual([binary, subcommand], ["/echo-server", "health"]);
+  assert.equal(new URL(url).port, String(args.admin?.port));
+  assert.equal(new URL(url).pathname, "/readyz");
+  assert.ok((args.limits?.shutdownDelay ?? 0) > 0, "--shutdown-delay set");
 });
 
 Deno.test("the workflows validate against the GitHub Actions schema (action-validator)", async () => {
