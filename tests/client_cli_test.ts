@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../lib/cli/mod.ts";
+import { LatencyHistogram } from "../lib/bench/mod.ts";
 import {
   CLIENT_SCRIPT,
   FILE_PERMISSIONS,
@@ -540,4 +541,60 @@ Deno.test("bench --threads 2: the load in two Workers, one merged report that sa
   ]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /^error: --interval: not with --threads/);
+});
+
+Deno.test("echo-client merge: two bench runs' JSON give one report whose percentiles are those of all their samples", async () => {
+  await using server = await startServer(["--quiet"]);
+  const runs: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const run = await runClient([
+      "bench",
+      "--port",
+      String(server.port),
+      "--connections",
+      "3",
+      "--count",
+      "300",
+      "--json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    runs.push(decoder.decode(run.stdout));
+  }
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/a.json`, runs[0] as string);
+    await Deno.writeTextFile(`${dir}/b.json`, runs[1] as string);
+    const merged = await runScript(
+      CLIENT_SCRIPT,
+      ["merge", `${dir}/a.json`, `${dir}/b.json`, "--json"],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.equal(merged.code, 0, merged.stderr);
+    const report = JSON.parse(decoder.decode(merged.stdout));
+    const [a, b] = runs.map((run) => JSON.parse(run));
+    assert.equal(report.runs, 2);
+    assert.equal(report.completed, 600);
+    assert.equal(report.connections, 6);
+    assert.ok(Math.abs(report.per_s - (a.per_s + b.per_s)) < 1, "rates add");
+    // The reference: one histogram of every sample of both runs.
+    const all = LatencyHistogram.fromData(a.histograms.latency_us);
+    all.merge(LatencyHistogram.fromData(b.histograms.latency_us));
+    for (
+      const [key, p] of [["p50", 50], ["p99", 99], ["p999", 99.9]] as const
+    ) {
+      assert.equal(
+        report.latency_us[key],
+        Math.round(all.percentile(p) * 10) / 10,
+        key,
+      );
+    }
+    const bad = await runScript(
+      CLIENT_SCRIPT,
+      ["merge", `${dir}/nope.json`],
+      undefined,
+      FILE_PERMISSIONS,
+    );
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: Cannot read ".*nope\.json"/);
+  });
 });

@@ -132,3 +132,91 @@ export function mergeLoadReports(reports: LoadReport[]): LoadReport {
     threads: sum((r) => r.threads ?? 1),
   };
 }
+
+/**
+ * A report back from its JSON (`echo-client bench --json`, as
+ * {@linkcode reportToJson} writes it), histograms included.
+ *
+ * @param json One parsed JSON object.
+ * @returns The report.
+ * @throws {TypeError} Naming the field that is missing or of the wrong
+ * kind (a report from an older version has no histograms).
+ */
+export function reportFromJson(json: unknown): LoadReport {
+  const object = record(json, "report");
+  const number = (key: string) => {
+    const value = object[key];
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new TypeError(`Field "${key}": expected a number`);
+    }
+    return value;
+  };
+  const histograms = record(object.histograms, "histograms");
+  const histogram = (key: string) =>
+    LatencyHistogram.fromData(histogramData(histograms[key], key));
+  const mode = object.mode;
+  if (mode !== "ping-pong" && mode !== "stream" && mode !== "connect") {
+    throw new TypeError(`Field "mode": expected ping-pong, stream or connect`);
+  }
+  const causes = record(object.errors_by_cause, "errors_by_cause");
+  const udp = object.udp === undefined ? undefined : record(object.udp, "udp");
+  const samples = object.error_samples;
+  return {
+    mode,
+    connections: number("connections"),
+    size: number("size_bytes"),
+    seconds: number("duration_s"),
+    warmupSeconds: number("warmup_s"),
+    completed: number("completed"),
+    perSecond: number("per_s"),
+    ...(object.target_per_s !== undefined &&
+      { targetPerSecond: number("target_per_s") }),
+    bytesVerified: number("bytes_verified"),
+    megabytesPerSecond: number("mb_per_s"),
+    latency: histogram("latency_us"),
+    connectLatency: histogram("connect_us"),
+    ...(histograms.tls_handshake_us !== undefined &&
+      { handshakeLatency: histogram("tls_handshake_us") }),
+    ...(udp !== undefined && {
+      udp: {
+        sent: Number(udp.sent) || 0,
+        lost: Number(udp.lost) || 0,
+        duplicates: Number(udp.duplicates) || 0,
+        reordered: Number(udp.reordered) || 0,
+      },
+    }),
+    errors: number("errors"),
+    mismatches: number("mismatches"),
+    errorsByCause: Object.fromEntries(
+      ERROR_CAUSES.map((cause) => [cause, Number(causes[cause]) || 0]),
+    ) as Record<ErrorCause, number>,
+    errorSamples: Array.isArray(samples)
+      ? samples.filter((sample) => typeof sample === "string")
+      : [],
+    threads: typeof object.threads === "number" ? object.threads : 1,
+  };
+}
+
+function record(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Field "${name}": expected an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function histogramData(value: unknown, name: string): HistogramData {
+  const data = record(value, name);
+  const { count, sum, min, max, buckets } = data;
+  if (
+    typeof count !== "number" || typeof sum !== "number" ||
+    typeof min !== "number" || typeof max !== "number" ||
+    !Array.isArray(buckets) ||
+    !buckets.every((pair) =>
+      Array.isArray(pair) && pair.length === 2 &&
+      pair.every((n) => typeof n === "number")
+    )
+  ) {
+    throw new TypeError(`Field "histograms.${name}": not a histogram`);
+  }
+  return { count, sum, min, max, buckets: buckets as [number, number][] };
+}

@@ -62,6 +62,14 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
     mismatches: report.mismatches,
     errors_by_cause: report.errorsByCause,
     error_samples: report.errorSamples,
+    // Exact, so that runs on many machines merge into one report
+    // (`echo-client merge`): percentiles never come from averages.
+    histograms: {
+      latency_us: report.latency.toData(),
+      connect_us: report.connectLatency.toData(),
+      ...(report.handshakeLatency !== undefined &&
+        { tls_handshake_us: report.handshakeLatency.toData() }),
+    },
   };
 }
 

@@ -47,8 +47,10 @@ Usage:
   echo-client ping [options]         round-trip times (echo-client ping --help)
   echo-client doctor [options]       what the path does to a connection
                                      (echo-client doctor --help)
+  echo-client merge [FILE...]        bench --json results of many machines as
+                                     one report (echo-client merge --help)
 
-The subcommands bench, ping and doctor come first, before any option: after an
+The subcommands bench, ping, doctor and merge come first, before any option: after an
 option, "ping" is a message to echo.
 
 Options:

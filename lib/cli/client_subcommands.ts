@@ -1,5 +1,5 @@
 /**
- * `echo-client`'s subcommands (`bench`, `ping`, `doctor`), each from its
+ * `echo-client`'s subcommands (`bench`, `ping`, `doctor`, `merge`), each from its
  * arguments to an exit code, for the entry script to look up by name.
  *
  * @module
@@ -10,6 +10,7 @@ import { benchCommand } from "./bench_task.ts";
 import { runCommand } from "./command.ts";
 import { doctorCommand } from "./doctor_command.ts";
 import { DOCTOR_HELP, parseDoctorArgs } from "./doctor_flags.ts";
+import { MERGE_HELP, mergeCommand, parseMergeArgs } from "./merge_command.ts";
 import { parsePingArgs, PING_HELP } from "./ping_flags.ts";
 import { pingCommand } from "./ping_task.ts";
 
@@ -41,5 +42,12 @@ export const CLIENT_SUBCOMMANDS: ReadonlyMap<
       help: DOCTOR_HELP,
       parse: parseDoctorArgs,
       run: doctorCommand,
+    })],
+  ["merge", (args: string[]) =>
+    runCommand(args, {
+      name: "echo-client merge",
+      help: MERGE_HELP,
+      parse: parseMergeArgs,
+      run: mergeCommand,
     })],
 ]);

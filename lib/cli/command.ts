@@ -23,8 +23,8 @@ export type ParsedCommand<Kind extends string, Args> =
 
 /** What every command's parsed flags have in common. */
 export interface CommandArgs {
-  /** The server: quoted in failure messages. */
-  endpoint: Endpoint;
+  /** The server, if the command has one: quoted in failure messages. */
+  endpoint?: Endpoint;
   /** Failures print their stack trace too. */
   verbose?: boolean;
 }
@@ -86,6 +86,10 @@ export async function runCommand<Args extends CommandArgs>(
     return await command.run(parsed.args);
   } catch (error) {
     const { endpoint, verbose = false } = parsed.args;
-    return reportFailure(error, formatAddress(endpoint), verbose);
+    return reportFailure(
+      error,
+      endpoint === undefined ? "" : formatAddress(endpoint),
+      verbose,
+    );
   }
 }

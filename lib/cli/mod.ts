@@ -29,6 +29,7 @@ export * from "./bench_task.ts";
 export * from "./doctor_command.ts";
 export * from "./client_subcommands.ts";
 export * from "./health_command.ts";
+export * from "./merge_command.ts";
 export * from "./fair_task.ts";
 export * from "./drop_file_access.ts";
 export * from "./usage_error.ts";
