@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# echo-server as a container image: the compiled binary on a distroless
-# base (glibc and nothing else), running as nonroot.
+# echo-server (and echo-client) as a container image: the compiled
+# binaries on a distroless base (glibc and nothing else), running as
+# nonroot.
 #
 #   docker build -t echo .
 #   docker run --rm -p 7007:7007/tcp -p 7007:7007/udp -p 9090:9090 echo
@@ -25,7 +26,8 @@ RUN case "$TARGETARCH" in \
       *) echo "unsupported architecture: $TARGETARCH" >&2; exit 1 ;; \
     esac \
  && deno task compile --target "$target" \
- && cp "dist/echo-server-$target" /echo-server
+ && cp "dist/echo-server-$target" /echo-server \
+ && cp "dist/echo-client-$target" /echo-client
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 ARG VERSION=dev
@@ -36,6 +38,9 @@ LABEL org.opencontainers.image.title="echo-server" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="${SOURCE}"
 COPY --from=build /echo-server /echo-server
+# The client too: `echo-client` for a load from inside the cluster
+# (deploy/kubernetes/bench-job.yaml) and for checks from a debug shell.
+COPY --from=build /echo-client /echo-client
 USER nonroot
 # TCP and UDP echo, and the admin endpoint (/healthz, /readyz, /metrics).
 EXPOSE 7007/tcp 7007/udp 9090/tcp

@@ -9,7 +9,11 @@
 
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { parseServerArgs, type ServerArgs } from "../../lib/cli/mod.ts";
+import {
+  parseBenchArgs,
+  parseServerArgs,
+  type ServerArgs,
+} from "../../lib/cli/mod.ts";
 import { archiveName, sha256sums } from "../../tools/release.ts";
 import { TARGETS } from "../../tools/compile.ts";
 
@@ -283,4 +287,36 @@ Deno.test("release archives are named per target and SHA256SUMS reads as sha256s
     sums,
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a.tar.gz\n",
   );
+});
+
+Deno.test("the bench Job: indexed pods that each print one bench --json result of a load on the Service, for echo-client merge", async () => {
+  const [job] = await readYamlAll(`${KUBERNETES}/bench-job.yaml`);
+  assert.equal(job?.kind, "Job");
+  const spec = job?.spec;
+  assert.equal(spec.completionMode, "Indexed");
+  assert.equal(spec.completions, spec.parallelism, "all pods load at once");
+  const pod = spec.template.spec;
+  assert.equal(pod.restartPolicy, "Never");
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  const [container] = pod.containers;
+  assert.deepEqual(container.command, ["/echo-client"]);
+  const command = parseBenchArgs(container.args.slice(1));
+  assert.equal(container.args[0], "bench");
+  assert.equal(command.kind, "bench");
+  if (command.kind !== "bench") return;
+  assert.equal(command.args.json, true, "JSON, for merge");
+  const service = (await manifests()).get("Service");
+  const { hostname, port } = command.args.endpoint as {
+    hostname: string;
+    port: number;
+  };
+  assert.equal(hostname, service?.metadata.name, "the Service by name");
+  assert.ok(
+    service?.spec.ports.some((p: { port: number; protocol: string }) =>
+      p.port === port && p.protocol === "TCP"
+    ),
+  );
+  assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+  const dockerfile = await Deno.readTextFile(`${ROOT}Dockerfile`);
+  assert.match(dockerfile, /^COPY --from=build \/echo-client \/echo-client$/m);
 });

@@ -43,7 +43,7 @@ const ECHO_SERVER = /(?:\becho-server|\btask serve|\bserver\.ts)\b/;
 
 /** An invocation of our programs, with a subcommand if any. */
 const ECHO_PROGRAM =
-  /(?:\becho-server|\becho-client|\btask (?:serve|client)|\b(?:server|client)\.ts)\b(?:\s+(?:bench|ping|doctor)\b)?/g;
+  /(?:\becho-server|\becho-client|\btask (?:serve|client)|\b(?:server|client)\.ts)\b(?:\s+(?:bench|ping|doctor|merge)\b)?/g;
 
 /** Arguments that already say where to listen or connect. */
 const HAS_ENDPOINT = /--port\b|--unix\b|--host[ =]'?(?:\[[^\]]*\]|[^\s:']+):\d/;
@@ -202,7 +202,8 @@ export class ReadmeSection implements AsyncDisposable {
     }
     return text.replace(ECHO_PROGRAM, (program, offset: number) => {
       const rest = text.slice(offset + program.length).split(/[|&;<>#]/)[0];
-      return HAS_ENDPOINT.test(rest ?? "")
+      // `merge` reads files and connects to nothing.
+      return HAS_ENDPOINT.test(rest ?? "") || program.endsWith("merge")
         ? program
         : `${program} --port ${this.port(DEFAULT_PORT)}`;
     });
