@@ -73,6 +73,20 @@ Deno.test("compile tasks bake in network, file and one environment variable's pe
   }
 });
 
+Deno.test("every Worker module in lib/ is embedded in a binary", () => {
+  const embedded = new Set<string>(Object.values(WORKER_MODULES).flat());
+  const root = new URL("../", import.meta.url);
+  const workers = ["lib/cli", "lib/server"].flatMap((folder) =>
+    [...Deno.readDirSync(new URL(folder, root))]
+      .filter((entry) => /^_.*worker\.ts$/.test(entry.name))
+      .map((entry) => `${folder}/${entry.name}`)
+  );
+  assert.ok(workers.length >= 4, workers.join());
+  for (const worker of workers) {
+    assert.ok(embedded.has(worker), `${worker} is in WORKER_MODULES`);
+  }
+});
+
 Deno.test("deno task serve and client run with the V8 flags the binaries are compiled with", async () => {
   const config = JSON.parse(
     await Deno.readTextFile(new URL("../deno.json", import.meta.url)),

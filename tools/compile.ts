@@ -69,7 +69,11 @@ export const NO_PROMPT = "--no-prompt";
  */
 export const WORKER_MODULES = {
   "echo-server": ["lib/server/_worker.ts"],
-  "echo-client": ["lib/cli/_bench_worker.ts", "lib/cli/_ping_worker.ts"],
+  "echo-client": [
+    "lib/cli/_bench_worker.ts",
+    "lib/cli/_bench_share_worker.ts",
+    "lib/cli/_ping_worker.ts",
+  ],
 } as const;
 
 /**
