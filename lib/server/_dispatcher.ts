@@ -341,9 +341,10 @@ function isTls(conn: StreamConn): conn is TlsConn {
 
 /**
  * Completes the TLS handshake within `timeoutMs` (closing the connection
- * otherwise; `0`: no deadline), then serves it with `serve`. Without the deadline a client
- * that connects and sends nothing, or sends something that is not TLS,
- * would hold its slot and its descriptor until it went away.
+ * otherwise; `0`: no deadline), then serves it with `serve`. Without the
+ * deadline a client that connects and sends nothing, or sends something
+ * that is not TLS, would hold its slot and its descriptor until it went
+ * away.
  *
  * The drain deadline (`options.signal`) ends the wait too. The handshake
  * is raced rather than awaited: a `Deno.listenTls` connection closed
