@@ -51,8 +51,11 @@ const PER_CONNECTION_EVENTS = new Set(["open", "close", "refused"]);
  * @example
  * ```ts
  * import { Logger } from "./logger.ts";
+ * import { stderrLines } from "./line_queue.ts";
  * const log = new Logger({ format: "json" });
  * log.event("close", { peer: "127.0.0.1:5000", reason: "eof" });
+ * // Lines go to stderr asynchronously; wait for them before exiting.
+ * await stderrLines.flush(1_000);
  * ```
  */
 export class Logger {
