@@ -29,9 +29,13 @@ interface Window {
  * ```ts
  * import { EventThrottle } from "./event_throttle.ts";
  * import { Logger } from "./logger.ts";
- * using throttle = new EventThrottle(new Logger());
- * for (let i = 0; i < 1000; i++) throttle.event("accept-error", { kind: "connection" });
- * // one line now, one "repeated=999" line a second later
+ * import { stderrLines } from "./line_queue.ts";
+ * {
+ *   using throttle = new EventThrottle(new Logger());
+ *   for (let i = 0; i < 1000; i++) throttle.event("accept-error", { kind: "connection" });
+ *   // one line now, one "repeated=999" line a second later
+ * }
+ * await stderrLines.flush(1_000); // the lines go to stderr asynchronously
  * ```
  */
 export class EventThrottle implements Disposable {
