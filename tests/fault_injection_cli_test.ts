@@ -446,3 +446,17 @@ Deno.test("--blackhole with --idle-timeout over the resettable sockets (--admin-
   server.process.kill("SIGTERM");
   assert.equal((await server.process.status).code, 0);
 });
+
+Deno.test("--chargen with --idle-timeout: a client that never reads loses its slot once the writes stall", async () => {
+  await using server = await startServer([
+    "--chargen",
+    "--idle-timeout",
+    "300ms",
+  ]);
+  using conn = await connect(server.port);
+  // Never read: the kernel's buffers fill, the server's writes stall.
+  assert.match(
+    await server.stderr.waitFor(/ close conn=1 /),
+    / reason=idle-timeout /,
+  );
+});

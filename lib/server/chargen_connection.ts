@@ -10,6 +10,7 @@ import {
   closeOnAbort,
   closeQuietly,
   forgetOnAbort,
+  IdleTimer,
   type StreamConn,
   writeAll,
 } from "../net/mod.ts";
@@ -56,7 +57,8 @@ const BLOCK = new Uint8Array(CHARGEN_CYCLE.length * 9).map((_, i) =>
  * counts the bytes sent. Never throws.
  *
  * @param conn An open connection.
- * @param options The shutdown signal (others are not used).
+ * @param options The shutdown signal, and the idle timeout (no write
+ * completing for that long: a client that stopped reading).
  * @returns Bytes sent and why it ended.
  *
  * @example
@@ -76,11 +78,16 @@ const BLOCK = new Uint8Array(CHARGEN_CYCLE.length * 9).map((_, i) =>
  */
 export async function chargenConnection(
   conn: StreamConn,
-  options: Pick<EchoConnectionOptions, "signal"> = {},
+  options: Pick<EchoConnectionOptions, "signal" | "idleTimeout"> = {},
 ): Promise<EchoResult> {
-  const { signal } = options;
+  const { signal, idleTimeout = 0 } = options;
   if (signal?.aborted) conn.close();
   else if (signal !== undefined) closeOnAbort(signal, conn);
+  // Idle here means no write completing: a client that never reads would
+  // otherwise hold its slot for good.
+  const idle = idleTimeout > 0
+    ? new IdleTimer(idleTimeout, () => closeQuietly(conn))
+    : undefined;
   let sent = 0;
   let peerDone = false;
   const dropInput = (async () => {
@@ -98,15 +105,18 @@ export async function chargenConnection(
   try {
     while (!peerDone) {
       await writeAll(conn, BLOCK);
+      idle?.touch();
       sent += BLOCK.length;
     }
     return { bytesEchoed: sent, reason: "eof" };
   } catch (error) {
     if (signal?.aborted) return { bytesEchoed: sent, reason: "shutdown" };
+    if (idle?.expired) return { bytesEchoed: sent, reason: "idle-timeout" };
     if (peerDone) return { bytesEchoed: sent, reason: "eof" };
-    conn.close();
+    closeQuietly(conn);
     return { bytesEchoed: sent, reason: reasonFor(error), error };
   } finally {
+    idle?.[Symbol.dispose]();
     await dropInput;
     if (signal !== undefined) forgetOnAbort(signal, conn);
   }
