@@ -453,7 +453,7 @@ Deno.test("--chargen with --idle-timeout: a client that never reads loses its sl
     "--idle-timeout",
     "300ms",
   ]);
-  using conn = await connect(server.port);
+  using _conn = await connect(server.port);
   // Never read: the kernel's buffers fill, the server's writes stall.
   assert.match(
     await server.stderr.waitFor(/ close conn=1 /),
