@@ -7,13 +7,13 @@
 
 import {
   closeOnAbort,
+  connectionErrorKind,
   connectWithTimeout,
   delay,
   type Endpoint,
   firstDifference,
   TimeoutError,
   type TlsClientOptions,
-  TlsVerificationError,
   writeAll,
 } from "../net/mod.ts";
 import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
@@ -221,17 +221,10 @@ class ClosedEarlyError extends Error {}
 function causeOf(error: unknown): ErrorCause {
   if (error instanceof MismatchError) return "mismatch";
   if (error instanceof ClosedEarlyError) return "closed";
-  if (error instanceof TimeoutError) return "timeout";
-  if (error instanceof Deno.errors.ConnectionRefused) return "refused";
-  if (error instanceof TlsVerificationError) return "tls";
-  if (
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe
-  ) {
-    return "reset";
-  }
-  return "other";
+  const kind = connectionErrorKind(error);
+  if (kind === "certificate") return "tls";
+  if (kind === "host-not-found" || kind === undefined) return "other";
+  return kind;
 }
 
 function ignore(): void {}

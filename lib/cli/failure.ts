@@ -7,6 +7,7 @@
 
 import { CertificateError } from "../tls/mod.ts";
 import {
+  connectionErrorKind,
   DatagramTooLargeError,
   EchoMismatchError,
   TimeoutError,
@@ -127,7 +128,7 @@ export function describeNetworkError(error: unknown, address: string): Failure {
       exitCode: ExitCode.PermissionDenied,
     };
   }
-  if (detail.startsWith("failed to lookup address information")) {
+  if (connectionErrorKind(error) === "host-not-found") {
     const host = address.replace(/:\d+$/, "");
     return {
       message: `Unknown host "${host}": name lookup failed`,

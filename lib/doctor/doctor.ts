@@ -14,6 +14,7 @@ import {
 } from "../client/mod.ts";
 import {
   closeQuietly,
+  connectionErrorKind,
   connectWithTimeout,
   delay,
   EchoMismatchError,
@@ -22,7 +23,6 @@ import {
   formatAddress,
   TimeoutError,
   type TlsClientOptions,
-  TlsVerificationError,
   writeAll,
 } from "../net/mod.ts";
 import { formatBytes, formatDuration } from "../log/mod.ts";
@@ -232,19 +232,18 @@ async function checkTls(
 /** Why a connection could not be made, in words. */
 function connectFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof TimeoutError) {
-    return "no answer to the connect in time (a firewall dropping it, or nothing routes there)";
+  switch (connectionErrorKind(error)) {
+    case "timeout":
+      return "no answer to the connect in time (a firewall dropping it, or nothing routes there)";
+    case "refused":
+      return "refused: nothing listens there, or a firewall rejects it";
+    case "certificate":
+      return `certificate not accepted: ${message}`;
+    case "host-not-found":
+      return "host not found (DNS)";
+    default:
+      return message;
   }
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    return "refused: nothing listens there, or a firewall rejects it";
-  }
-  if (error instanceof TlsVerificationError) {
-    return `certificate not accepted: ${message}`;
-  }
-  if (message.startsWith("failed to lookup address information")) {
-    return "host not found (DNS)";
-  }
-  return message;
 }
 
 async function checkIntegrity(
@@ -362,12 +361,7 @@ function echoFailure(error: unknown, size: number): string {
       ? `the connection ended after ${error.received.length} of ${size} bytes came back`
       : "the echo came back altered";
   }
-  if (
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe
-  ) {
-    return "the connection was reset";
-  }
+  if (connectionErrorKind(error) === "reset") return "the connection was reset";
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -24,4 +24,5 @@ export * from "./close_on_abort.ts";
 export * from "./close_quietly.ts";
 export * from "./bytes_equal.ts";
 export * from "./errors.ts";
+export * from "./connection_error.ts";
 export * from "./udp.ts";

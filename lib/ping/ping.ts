@@ -12,13 +12,12 @@
 
 import {
   bytesEqual,
+  connectionErrorKind,
   connectWithTimeout,
   delay,
   EchoMismatchError,
   type Endpoint,
-  TimeoutError,
   type TlsClientOptions,
-  TlsVerificationError,
 } from "../net/mod.ts";
 import {
   DatagramReceiver,
@@ -251,21 +250,10 @@ type Phase = "connect" | "handshake" | "echo";
 
 /** The class of a stream probe's failure (see {@linkcode ProbeFailure}). */
 function classify(error: unknown, phase: Phase, size: number): ProbeFailure {
-  if (error instanceof TimeoutError) return "timeout";
-  if (error instanceof TlsVerificationError) return "certificate";
+  const kind = connectionErrorKind(error);
+  if (kind === "timeout" || kind === "certificate") return kind;
   if (phase === "handshake") return "tls-handshake";
-  if (error instanceof Deno.errors.ConnectionRefused) return "refused";
-  const message = error instanceof Error ? error.message : String(error);
-  if (message.startsWith("failed to lookup address information")) {
-    return "host-not-found";
-  }
-  if (
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe
-  ) {
-    return "reset";
-  }
+  if (kind !== undefined) return kind;
   if (error instanceof EchoMismatchError) {
     return error.received.length < size ? "closed" : "altered";
   }
