@@ -17,7 +17,8 @@ export interface DatagramFate {
   faults: FaultKey[];
 }
 
-const NORMAL: DatagramFate = { copies: 1, delayMs: 0, faults: [] };
+/** A datagram answered once, at once: most of them, and every one without faults. */
+export const NORMAL_FATE: DatagramFate = { copies: 1, delayMs: 0, faults: [] };
 
 /** Decides each datagram's fate from the board, with seeded dice. */
 export class UdpFaults {
@@ -36,14 +37,14 @@ export class UdpFaults {
     const { delay = 0, jitter = 0, udpDrop = 0, udpDuplicate = 0 } = settings;
     const blackhole = settings.blackhole === true;
     if (delay + jitter + udpDrop + udpDuplicate === 0 && !blackhole) {
-      return NORMAL;
+      return NORMAL_FATE;
     }
     if (settings.faultSeed !== this.#seed) {
       this.#seed = settings.faultSeed;
       this.#dice = new FaultDice(settings.faultSeed);
     }
     const dice = this.#dice;
-    if (!dice.chance(settings.faultRate ?? 1)) return NORMAL;
+    if (!dice.chance(settings.faultRate ?? 1)) return NORMAL_FATE;
     if (blackhole) return { copies: 0, delayMs: 0, faults: ["blackhole"] };
     if (dice.chance(udpDrop)) {
       return { copies: 0, delayMs: 0, faults: ["udp_drop"] };

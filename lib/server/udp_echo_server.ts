@@ -11,7 +11,7 @@
  */
 
 import { SourceRateLimiter } from "./_source_rate_limiter.ts";
-import { type DatagramFate, UdpFaults } from "./_udp_faults.ts";
+import { NORMAL_FATE, UdpFaults } from "./_udp_faults.ts";
 import { CHARGEN_CYCLE } from "./chargen_connection.ts";
 import type { StreamService } from "./serve_options.ts";
 import type { FaultBoard } from "../faults/mod.ts";
@@ -198,16 +198,17 @@ export async function serveUdpEcho(
       }
       const reply = answer(data);
       if (reply === undefined) continue;
-      const fate: DatagramFate = faults?.next() ??
-        { copies: 1, delayMs: 0, faults: [] };
+      const fate = faults?.next() ?? NORMAL_FATE;
       const holds = fate.delayMs > 0 &&
         delayedBytes + reply.length <= MAX_DELAYED_BYTES;
-      const applied = holds
-        ? fate.faults
-        : fate.faults.filter((fault) =>
-          fault !== "delay" && fault !== "jitter"
+      if (fate.faults.length > 0) {
+        // A delay the byte bound overrides was not applied.
+        metrics?.faultsApplied(
+          holds || fate.delayMs === 0 ? fate.faults : fate.faults.filter(
+            (fault) => fault !== "delay" && fault !== "jitter",
+          ),
         );
-      if (applied.length > 0) metrics?.faultsApplied(applied);
+      }
       if (holds) {
         // The receive buffer is reused: a held datagram needs its own copy.
         const held = reply.slice();
