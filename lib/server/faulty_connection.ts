@@ -148,7 +148,12 @@ class FaultyEcho {
       : AbortSignal.any([options.signal, this.#over.signal]);
   }
 
-  /** Ends the connection now: with a reset, or closed. */
+  /**
+   * Ends the connection now. A reset is at once where the socket can
+   * (`ResettableConn`, plain TCP); elsewhere it is a close with the peer's
+   * bytes unread, which the kernel answers with RST after the FIN Deno
+   * sends first (a Unix socket's peer gets ECONNRESET).
+   */
   #endNow(reset: boolean): void {
     this.#over.abort();
     const conn = this.#conn;
@@ -216,7 +221,7 @@ class FaultyEcho {
       return this.#result("eof");
     }
     if (this.#resets) {
-      this.#reset();
+      this.#endNow(true);
       return this.#result("fault-reset");
     }
     await this.#conn.closeWrite();
@@ -232,22 +237,12 @@ class FaultyEcho {
   #cutNow(): void {
     this.#cut = true;
     this.#over.abort();
-    if (this.#resets) this.#reset();
+    if (this.#resets) this.#endNow(true);
     else {
       this.#conn.closeWrite().catch(() => {});
       this.#linger = setTimeout(() => closeQuietly(this.#conn), LINGER_MS);
     }
     this.#wakeUp();
-  }
-
-  /**
-   * Ends the connection with RST: at once where the socket can
-   * (`ResettableConn`, plain TCP); elsewhere by closing with the peer's
-   * bytes unread, which the kernel answers with RST after the FIN Deno
-   * sends first (a Unix socket's peer gets ECONNRESET).
-   */
-  #reset(): void {
-    this.#endNow(true);
   }
 
   #wakeUp(): void {
