@@ -86,10 +86,10 @@ export function mergeLoadReports(reports: LoadReport[]): LoadReport {
   }
   const sum = (pick: (report: LoadReport) => number) =>
     reports.reduce((total, report) => total + pick(report), 0);
-  const merged = (pick: (report: LoadReport) => LatencyHistogram) => {
-    const histogram = new LatencyHistogram();
-    for (const report of reports) histogram.merge(pick(report));
-    return histogram;
+  const merged = (histograms: LatencyHistogram[]) => {
+    const all = new LatencyHistogram();
+    for (const histogram of histograms) all.merge(histogram);
+    return all;
   };
   const handshakes = reports.flatMap((r) => r.handshakeLatency ?? []);
   const udps = reports.flatMap((r) => r.udp ?? []);
@@ -106,14 +106,9 @@ export function mergeLoadReports(reports: LoadReport[]): LoadReport {
       { targetPerSecond: targets.reduce((a, b) => a + b, 0) }),
     bytesVerified: sum((r) => r.bytesVerified),
     megabytesPerSecond: sum((r) => r.megabytesPerSecond),
-    latency: merged((r) => r.latency),
-    connectLatency: merged((r) => r.connectLatency),
-    ...(handshakes.length > 0 && {
-      handshakeLatency: handshakes.reduce((all, h) => {
-        all.merge(h);
-        return all;
-      }, new LatencyHistogram()),
-    }),
+    latency: merged(reports.map((r) => r.latency)),
+    connectLatency: merged(reports.map((r) => r.connectLatency)),
+    ...(handshakes.length > 0 && { handshakeLatency: merged(handshakes) }),
     ...(udps.length > 0 && {
       udp: {
         sent: udps.reduce((n, u) => n + u.sent, 0),
