@@ -11,23 +11,15 @@ import { loadReportToData, runLoad } from "../bench/mod.ts";
 import { fairnessSetting } from "../thread/mod.ts";
 import type { BenchArgs } from "./bench_flags.ts";
 import type { ShareResult } from "./bench_threads.ts";
-import { clientTlsOptions } from "./client_tls_flags.ts";
+import { loadOptions } from "./bench_task.ts";
 import { dropFileAccess, fileAccessFor } from "./drop_file_access.ts";
 import { serveResultTask } from "./fair_task.ts";
 
 serveResultTask(
   async (args: BenchArgs, signal: AbortSignal): Promise<ShareResult> => {
-    const { tls: tlsFlags, interval: _interval, threads: _threads, ...load } =
-      args;
-    const tls = tlsFlags === undefined
-      ? undefined
-      : await clientTlsOptions(tlsFlags);
+    const load = await loadOptions(args);
     dropFileAccess({ keep: fileAccessFor(args.endpoint) });
-    const report = await runLoad({
-      ...load,
-      ...(tls !== undefined && { tls }),
-      signal,
-    });
+    const report = await runLoad({ ...load, signal });
     return {
       report: loadReportToData(report),
       maxIoEventsPerTick: fairnessSetting(),

@@ -11,6 +11,7 @@ import {
   IntervalReporter,
   intervalToJson,
   LatencyHistogram,
+  type LoadOptions,
   type LoadProgress,
   runLoad,
 } from "../bench/mod.ts";
@@ -25,6 +26,29 @@ import { LiveProgress } from "./progress_line.ts";
 
 /** The bench worker module. */
 const BENCH_WORKER = new URL("./_bench_worker.ts", import.meta.url);
+
+/**
+ * The load `args` ask for, as `runLoad` takes it: the flags that only the
+ * command uses left out, and the `--ca` file read.
+ *
+ * @param args Parsed flags.
+ * @returns The load's options (without progress and signal).
+ * @throws {UsageError} If the `--ca` file is missing or not PEM.
+ */
+export async function loadOptions(args: BenchArgs): Promise<LoadOptions> {
+  const {
+    tls: tlsFlags,
+    interval: _interval,
+    threads: _threads,
+    json: _json,
+    quiet: _quiet,
+    ...load
+  } = args;
+  const tls = tlsFlags === undefined
+    ? undefined
+    : await clientTlsOptions(tlsFlags);
+  return { ...load, ...(tls !== undefined && { tls }) };
+}
 
 /**
  * One thread: the load in a fairly scheduled Worker; Ctrl-C stops it, and
@@ -86,17 +110,9 @@ export async function benchTask(
       Deno.stderr.isTerminal()
     ? new LiveProgress(progress)
     : undefined;
-  const { tls: tlsFlags, interval: _interval, ...load } = args;
-  const tls = tlsFlags === undefined
-    ? undefined
-    : await clientTlsOptions(tlsFlags);
+  const load = await loadOptions(args);
   onFilesRead?.();
-  const report = await runLoad({
-    ...load,
-    ...(tls !== undefined && { tls }),
-    progress,
-    signal,
-  });
+  const report = await runLoad({ ...load, progress, signal });
   _live?.[Symbol.dispose]();
   _intervals?.[Symbol.dispose]();
   return reportBench(report, args, fairnessSetting());
