@@ -18,6 +18,7 @@ import {
   parseEndpointFlags,
   parseFlags,
   parseFlagValue,
+  rejectExtraArguments,
 } from "./flags.ts";
 import {
   durationOrZero,
@@ -160,9 +161,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     ...HELP_FLAG,
   });
   if (values.help) return { kind: "help" };
-  if (positionals.length > 0) {
-    throw new UsageError(`Unexpected argument "${positionals[0]}": see --help`);
-  }
+  rejectExtraArguments(positionals);
   const text = (name: string) => values[name] as string | undefined;
   const optional = <T>(name: string, parse: (text: string) => T) => {
     const value = text(name);

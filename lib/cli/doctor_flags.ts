@@ -13,6 +13,7 @@ import {
   parseEndpointFlags,
   parseFlags,
   parseFlagValue,
+  rejectExtraArguments,
 } from "./flags.ts";
 import {
   CLIENT_TLS_FLAGS,
@@ -103,9 +104,7 @@ export function parseDoctorArgs(args: string[]): DoctorCommand {
     ...HELP_FLAG,
   });
   if (values.help) return { kind: "help" };
-  if (positionals.length > 0) {
-    throw new UsageError(`Unexpected argument "${positionals[0]}": see --help`);
-  }
+  rejectExtraArguments(positionals);
   const text = (name: string) => values[name] as string | undefined;
   const endpoint = parseEndpointFlags(values);
   const udp = values.udp === true;

@@ -137,6 +137,30 @@ function rewordParseError(error: unknown): string {
 }
 
 /**
+ * Refuses arguments beyond the first `allowed` (a command that takes no
+ * message or file takes none).
+ *
+ * @param positionals The arguments that are not flags.
+ * @param allowed How many the command takes.
+ * @throws {UsageError} Naming the first one too many.
+ *
+ * @example
+ * ```ts
+ * import { rejectExtraArguments } from "./flags.ts";
+ * rejectExtraArguments([], 0); // fine
+ * ```
+ */
+export function rejectExtraArguments(
+  positionals: string[],
+  allowed = 0,
+): void {
+  const extra = positionals[allowed];
+  if (extra !== undefined) {
+    throw new UsageError(`Unexpected argument "${extra}": see --help`);
+  }
+}
+
+/**
  * Runs a flag value through `parse`, turning its error into a
  * {@linkcode UsageError} that names the flag, so users see which of several
  * flags was wrong.

@@ -9,9 +9,13 @@
 import { type Endpoint, parseHost } from "../net/mod.ts";
 import { writeStdout } from "../log/mod.ts";
 import type { ParsedCommand } from "./command.ts";
-import { HELP_FLAG, parseFlags, parseFlagValue } from "./flags.ts";
+import {
+  HELP_FLAG,
+  parseFlags,
+  parseFlagValue,
+  rejectExtraArguments,
+} from "./flags.ts";
 import { positiveDuration } from "./flag_values.ts";
-import { UsageError } from "./usage_error.ts";
 import { ExitCode } from "./exit_codes.ts";
 
 /** The URL asked when none is given: the admin port the image uses. */
@@ -63,9 +67,7 @@ export function parseHealthArgs(
     ...HELP_FLAG,
   });
   if (values.help) return { kind: "help" };
-  if (positionals.length > 1) {
-    throw new UsageError(`Unexpected argument "${positionals[1]}": see --help`);
-  }
+  rejectExtraArguments(positionals, 1);
   const url = parseFlagValue(
     "url",
     positionals[0] ?? DEFAULT_HEALTH_URL,

@@ -22,6 +22,7 @@ import {
   parseEndpointFlags,
   parseFlags,
   parseFlagValue,
+  rejectExtraArguments,
   VERSION_FLAG,
 } from "./flags.ts";
 import { durationOrZero, positiveInteger } from "./flag_values.ts";
@@ -240,11 +241,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
   const { values, positionals } = parseFlags(args, SERVER_FLAGS);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
-  if (positionals.length > 0) {
-    throw new UsageError(
-      `Unexpected argument "${positionals[0]}": see --help`,
-    );
-  }
+  rejectExtraArguments(positionals);
   const text = (name: string) => values[name] as string | undefined;
   const workers = parseFlagValue(
     "workers",
