@@ -38,6 +38,7 @@ export {
   serveEcho,
   type ServeEchoOptions,
   type ServeLimits,
+  type ServerBanner,
   ServerMetrics,
   type ServerSummary,
   type ServerTls,
@@ -46,6 +47,15 @@ export {
   type StreamTotals,
   type UdpSummary,
 } from "./server/mod.ts";
+export {
+  BANNER_FIELDS,
+  type BannerFacts,
+  type BannerField,
+  type BannerPart,
+  type BannerTemplate,
+  type HostFacts,
+  parseBannerTemplate,
+} from "./banner/mod.ts";
 export {
   type Cutoff,
   FAULT_KEYS,

@@ -51,18 +51,28 @@ if (skipReason !== undefined) {
   console.warn(`SKIP compiled binaries: ${skipReason}`);
 }
 
-Deno.test("compile tasks bake in network, file and one environment variable's permission and nothing else, and embed the Worker modules", () => {
-  assert.deepEqual([...PERMISSIONS], [
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
-  ]);
+Deno.test("compile tasks bake in network, file, named environment variables' and (server) the hostname's permission and nothing else, and embed the Worker modules", () => {
+  assert.deepEqual(PERMISSIONS, {
+    "echo-server": [
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK,POD_NAME,POD_NAMESPACE,NODE_NAME",
+      "--allow-sys=hostname",
+    ],
+    "echo-client": [
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
+    ],
+  });
   for (const program of ["echo-server", "echo-client"] as const) {
     const args = compileArgs(program, "out");
     assert.ok(
       !args.some((arg) =>
-        /^--allow-(run|ffi|sys|all)|^-A$|^--allow-env$/.test(arg)
+        /^--allow-(run|ffi|all)|^--allow-sys(?!=hostname$)|^-A$|^--allow-env$/
+          .test(arg)
       ),
     );
     for (const module of WORKER_MODULES[program]) {

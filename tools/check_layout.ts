@@ -24,7 +24,7 @@ const ROOT = new URL("../", import.meta.url);
 export const LAYERS: readonly (readonly string[])[] = [
   ["log"],
   ["net", "thread"],
-  ["tls", "proxy", "access", "metrics", "faults"],
+  ["tls", "proxy", "access", "metrics", "faults", "banner"],
   ["client", "admin"],
   ["server", "bench", "ping", "soak", "doctor"],
   ["cli"],

@@ -6,8 +6,9 @@
  *   deno task compile:all              # all six `deno compile --target` platforms
  *
  * The binaries get network permission, file access for the paths users
- * name (dropped once start-up is done), and env access to one variable
- * (see PERMISSIONS); no run, FFI or system access, and no prompting.
+ * name (dropped once start-up is done), and env access to named variables
+ * (see PERMISSIONS); no run or FFI access, no system access but the
+ * server's hostname, and no prompting.
  * Everything they import is embedded at build time, the Worker modules
  * included.
  *
@@ -34,7 +35,7 @@ export const TARGETS = [
 ] as const;
 
 /**
- * The permission flags baked into both binaries (`deno task serve` and
+ * The permission flags baked into each binary (`deno task serve` and
  * `client` pass the same): network, plus file read and write because users
  * name files on the command line that the programs must open
  * (`--tls-cert`, `--tls-key`, `--ca`), create (`--tls-cert-out`, the
@@ -42,17 +43,29 @@ export const TARGETS = [
  * cannot ask for more at run time, and the paths are the user's, so they
  * cannot be narrowed here; instead each program revokes file access once
  * those files are done with (lib/cli/drop_file_access.ts). Env access is
- * for one variable only, `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, which the
+ * for named variables only: `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, which the
  * programs set for their Workers so that sockets are scheduled fairly
- * (lib/net/fair_scheduling.ts). No other environment, subprocess, FFI or
- * system access.
+ * (lib/thread/fair_scheduling.ts), and for the server the three a
+ * Kubernetes downward API sets for `--banner` and `/info` (`POD_NAME`,
+ * `POD_NAMESPACE`, `NODE_NAME`); the server may also read the host's name
+ * (`--allow-sys=hostname`) and no other system information. No other
+ * environment, subprocess or FFI access.
  */
-export const PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
-] as const;
+export const PERMISSIONS = {
+  "echo-server": [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK,POD_NAME,POD_NAMESPACE,NODE_NAME",
+    "--allow-sys=hostname",
+  ],
+  "echo-client": [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
+  ],
+} as const;
 
 /**
  * Never ask for a permission on a terminal: a file access after the
@@ -115,7 +128,7 @@ export function compileArgs(
 ): string[] {
   return [
     "compile",
-    ...PERMISSIONS,
+    ...PERMISSIONS[program],
     NO_PROMPT,
     `--v8-flags=${V8_FLAGS[program].join(",")}`,
     ...WORKER_MODULES[program].flatMap((module) => [

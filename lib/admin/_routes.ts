@@ -1,5 +1,6 @@
 /**
- * The admin routes and the responses to a parsed request: exact path
+ * The admin routes (`/healthz`, `/readyz`, `/metrics`, `/info`,
+ * `/faults`) and the responses to a parsed request: exact path
  * matches, `HEAD` on every `GET` route, `PUT` on `/faults` only, 404 for
  * any other path, 405 for any other method, and every response with
  * `Connection: close`.
@@ -17,6 +18,8 @@ export interface RouteSources {
   metricsContentType: string;
   /** The faults in force (`/faults`); absent: no such route. */
   faults?: FaultsRoute;
+  /** The server's description as JSON (`/info`); absent: no such route. */
+  info?: () => string;
 }
 
 /** What `/faults` shows and, if allowed, changes. */
@@ -71,6 +74,12 @@ const ROUTES = new Map<string, Route>([
       contentType: sources.metricsContentType,
       body: sources.metrics(),
     }),
+  }],
+  ["/info", {
+    get: ({ info }) =>
+      info === undefined
+        ? undefined
+        : { status: 200, contentType: JSON_TYPE, body: info() + "\n" },
   }],
   ["/faults", {
     get: ({ faults }) =>

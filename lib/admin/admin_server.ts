@@ -1,7 +1,8 @@
 /**
- * The admin endpoint: `GET /healthz`, `GET /readyz` and `GET /metrics`
- * (and `HEAD` on each) over HTTP/1.1, for load balancer probes, Kubernetes
- * and Prometheus.
+ * The admin endpoint: `GET /healthz`, `GET /readyz`, `GET /metrics` and
+ * `GET /info` (and `HEAD` on each) over HTTP/1.1, for load balancer
+ * probes, Kubernetes, Prometheus and people; `/faults` with fault
+ * injection.
  *
  * Anyone who can reach the port can send it anything, and probes must
  * still be answered while some clients misbehave, so every connection is
@@ -68,6 +69,12 @@ export interface AdminServerOptions {
    * @default {no /faults route}
    */
   faults?: FaultsRoute;
+  /**
+   * `GET /info`: the server's version, host, listeners and settings, as
+   * JSON. Nothing secret goes in it: anyone who reaches the port reads it.
+   * @default {no /info route}
+   */
+  info?: () => string;
   /**
    * Admin connections open at once (each holds a descriptor and a buffer of
    * 1 to 8 KiB), plus the one being accepted. When all are taken, a new

@@ -72,6 +72,9 @@ Options:
   --udp                Send MESSAGE (or stdin) as one UDP datagram
   --retries N          With --udp: resend this many times when the echo
                        is lost (default: 2)
+  --banner             Read the server's banner line first (echo-server
+                       --banner; with --udp, --udp-banner) and print it on
+                       stderr as "banner: LINE"
   -n, --no-newline     Send MESSAGE without the trailing newline
   --window SIZE        Most bytes in flight unverified when streaming
                        (default: ${DEFAULT_WINDOW / 1024 / 1024}MiB)
@@ -96,6 +99,8 @@ export interface ClientArgs {
   sendProxy?: ProxyVersion;
   /** Send the message as one UDP datagram instead of over TCP. */
   udp: boolean;
+  /** Read the server's banner line first and print it on stderr. */
+  banner: boolean;
   /** UDP: further attempts when an echo is lost. */
   retries: number;
   /** Connect and per-wait limit (UDP: per attempt), in ms. */
@@ -135,6 +140,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
     "no-newline": { type: "boolean", short: "n" },
     window: { type: "string" },
     udp: { type: "boolean" },
+    banner: { type: "boolean" },
     ...CLIENT_TLS_FLAGS,
     retries: { type: "string" },
     "send-proxy": { type: "string" },
@@ -169,6 +175,7 @@ export function parseClientArgs(args: string[]): ClientCommand {
     args: {
       endpoint,
       udp,
+      banner: values.banner === true,
       tls,
       ...optionalSendProxy(text("send-proxy"), endpoint, udp),
       retries: parseFlagValue("retries", text("retries") ?? "2", parseRetries),

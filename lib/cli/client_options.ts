@@ -6,6 +6,7 @@
  * @module
  */
 
+import { printableBanner } from "../banner/mod.ts";
 import type { EchoStreamProgress, RunClientOptions } from "../client/mod.ts";
 import { writeStderr, writeStdoutBytes } from "../log/mod.ts";
 import { formatAddress } from "../net/mod.ts";
@@ -63,6 +64,10 @@ export async function clientOptions(
         );
       }
     },
+    ...(args.banner && {
+      onBanner: (banner: string) =>
+        writeStderr(`banner: ${printableBanner(banner)}\n`),
+    }),
     [Symbol.dispose]: () => line?.[Symbol.dispose](),
   };
 }

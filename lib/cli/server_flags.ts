@@ -35,9 +35,11 @@ import {
   type ProxyProtocolOptions,
   type RunServerOptions,
   type ServeLimits,
+  type ServerBanner,
   type StreamService,
 } from "../server/mod.ts";
 import { FAULT_KEYS, type FaultSettings, parseFault } from "../faults/mod.ts";
+import { parseBannerTemplate } from "../banner/mod.ts";
 import { type LogFormat, parseSize } from "../log/mod.ts";
 
 /** `echo-server`'s help text, printed by `--help`. */
@@ -113,6 +115,14 @@ Options:
   --admin-host HOST        Address for the admin endpoint (default: ${DEFAULT_HOST})
   --admin-faults           Let PUT /faults on the admin endpoint change the
                            faults while serving (GET /faults shows them)
+  --banner TEMPLATE        Send one line first on every connection, before
+                           echoing: which backend answered. Fields:
+                           {hostname} {pod} {namespace} {node} {server}
+                           {peer} {proxy_client} {sni} {alpn} {version};
+                           json for all of them (default: off, the echo
+                           is byte-exact)
+  --udp-banner             With --banner and --udp: put the line ahead of
+                           every UDP answer too
 
 Fault injection (default: none; see the README's "Fault injection"):
   --delay DURATION         Hold each echoed chunk (UDP: datagram) this long
@@ -155,10 +165,15 @@ denied, 8 other network error, 70 internal error (a serving thread died),
  * {@linkcode runServer} takes, in the same shape and names, except that
  * the TLS files are still named, not read (see `serverOptions`).
  */
-export interface ServerArgs
-  extends Omit<RunServerOptions, "tls" | "signal" | "onListening"> {
+export interface ServerArgs extends
+  Omit<
+    RunServerOptions,
+    "tls" | "signal" | "onListening" | "banner" | "host"
+  > {
   /** Where the TLS certificate comes from; undefined for plain TCP. */
   tls: TlsSource | undefined;
+  /** The banner, without the host's fields (read when the server starts). */
+  banner?: Omit<ServerBanner, "host">;
   /** Print stack traces for unexpected errors. */
   verbose: boolean;
 }
@@ -202,6 +217,8 @@ const SERVER_FLAGS = {
   "admin-port": { type: "string" },
   "admin-host": { type: "string" },
   "admin-faults": { type: "boolean" },
+  banner: { type: "string" },
+  "udp-banner": { type: "boolean" },
   delay: { type: "string" },
   jitter: { type: "string" },
   throttle: { type: "string" },
@@ -261,6 +278,7 @@ export function parseServerArgs(args: string[]): ServerCommand {
   const admin = parseAdmin(values);
   const faults = parseFaultFlags(values);
   const service = parseService(values);
+  const banner = parseBanner(values, udp);
   return {
     kind: "serve",
     args: {
@@ -309,7 +327,30 @@ export function parseServerArgs(args: string[]): ServerCommand {
       ...(service !== "echo" && { service }),
       ...(faults !== undefined && { faults }),
       ...(values["admin-faults"] === true && { liveFaults: true }),
+      ...(banner !== undefined && { banner }),
     },
+  };
+}
+
+/** `--banner` and `--udp-banner`. */
+function parseBanner(
+  values: ParsedFlags["values"],
+  udp: boolean,
+): Omit<ServerBanner, "host"> | undefined {
+  const template = values.banner as string | undefined;
+  const inUdp = values["udp-banner"] === true;
+  if (template === undefined) {
+    if (inUdp) {
+      throw new UsageError("--udp-banner: only with --banner: see --help");
+    }
+    return undefined;
+  }
+  if (inUdp && !udp) {
+    throw new UsageError("--udp-banner: only with --udp: see --help");
+  }
+  return {
+    template: parseFlagValue("banner", template, parseBannerTemplate),
+    ...(inUdp && { udp: true }),
   };
 }
 

@@ -8,20 +8,32 @@
 import { OutputClosedError, writeStderr, writeStdout } from "../log/mod.ts";
 import { formatAddress } from "../net/mod.ts";
 import type { Listening, RunServerOptions } from "../server/mod.ts";
+import { bannerFields, type HostFacts } from "../banner/mod.ts";
+import { missingPermission, readHostFacts } from "./host_facts.ts";
 import { readPemFile } from "./pem_file.ts";
 import type { ServerArgs } from "./server_flags.ts";
 
 /**
- * The options `runServer` takes for `args`, with the TLS files read.
+ * The options `runServer` takes for `args`, with the TLS files read and
+ * the host's name and downward-API fields found.
  *
  * @param args Parsed flags.
  * @returns Options without `signal` and `onListening`.
  * @throws {UsageError} If a TLS file is missing or not PEM.
+ * @throws {Deno.errors.NotCapable} If `--banner` names a field this
+ * process may not read (exit code 5).
  */
 export async function serverOptions(
   args: ServerArgs,
 ): Promise<RunServerOptions> {
-  const { tls, verbose: _verbose, ...options } = args;
+  const { tls, verbose: _verbose, banner, ...rest } = args;
+  const host = readHostFacts();
+  const options: Omit<RunServerOptions, "tls"> = {
+    ...rest,
+    host,
+    ...(banner !== undefined && { banner: { ...banner, host } }),
+  };
+  if (banner !== undefined) checkBannerPermissions(banner.template, host);
   if (tls?.kind === "files") {
     return {
       ...options,
@@ -78,5 +90,27 @@ export async function announceListening(
     writeStderr(
       "warning: standard output is closed: serving without printing the listening lines\n",
     );
+  }
+}
+
+/**
+ * Refuses a banner that would show `-` for a field only because this
+ * process may not read it (`deno run` without the permission): the user
+ * asked for that field, so the missing flag is named instead.
+ */
+function checkBannerPermissions(
+  template: Parameters<typeof bannerFields>[0],
+  host: HostFacts,
+): void {
+  for (const field of ["hostname", "pod", "namespace", "node"] as const) {
+    if (!bannerFields(template).has(field) || host[field] !== undefined) {
+      continue;
+    }
+    const flag = missingPermission(field);
+    if (flag !== undefined) {
+      throw new Deno.errors.NotCapable(
+        `--banner {${field}}: reading it needs ${flag} under deno run`,
+      );
+    }
   }
 }

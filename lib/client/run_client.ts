@@ -8,11 +8,13 @@
 
 import {
   connectWithTimeout,
+  DEFAULT_TIMEOUT_MS,
   EchoMismatchError,
   type Endpoint,
   MAX_UDP_PAYLOAD,
   type TlsClientOptions,
 } from "../net/mod.ts";
+import { readBanner } from "../banner/mod.ts";
 import { type ProxyVersion, sendProxyHeader } from "../proxy/mod.ts";
 import { echoMessage, startsWithTlsRecord } from "./echo_message.ts";
 import { echoStream, type EchoStreamProgress } from "./echo_stream.ts";
@@ -47,6 +49,12 @@ export interface RunClientOptions {
   progress?: EchoStreamProgress;
   /** Called once connected (after the TLS handshake), before any data. */
   onConnected?: (conn: Deno.Conn) => void | Promise<void>;
+  /**
+   * Read the server's banner line (`echo-server --banner`) before sending,
+   * or over UDP from the front of the answer, and pass it here (without
+   * its newline, as sent: make it printable before showing it).
+   */
+  onBanner?: (banner: string) => void | Promise<void>;
 }
 
 /**
@@ -106,6 +114,11 @@ async function echoOverStream(options: RunClientOptions): Promise<void> {
       { preamble: (conn) => sendProxyHeader(conn, sendProxy) }),
   });
   await options.onConnected?.(conn);
+  if (options.onBanner !== undefined) {
+    await options.onBanner(
+      await readBanner(conn, { timeout: timeout ?? DEFAULT_TIMEOUT_MS }),
+    );
+  }
   if (message === undefined) {
     await echoStream(conn, options.input, {
       ...(timeout !== undefined && { timeout }),
@@ -134,10 +147,12 @@ async function echoDatagram(options: RunClientOptions): Promise<void> {
   }
   const datagram = options.message ??
     await readUpTo(options.input, MAX_UDP_PAYLOAD + 1);
-  const { echo } = await udpEcho(endpoint, datagram, {
+  const { echo, banner } = await udpEcho(endpoint, datagram, {
     ...(options.timeout !== undefined && { timeout: options.timeout }),
     ...(options.retries !== undefined && { retries: options.retries }),
+    ...(options.onBanner !== undefined && { banner: true }),
   });
+  if (banner !== undefined) await options.onBanner?.(banner);
   await options.output(echo);
 }
 

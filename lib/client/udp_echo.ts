@@ -5,6 +5,7 @@
  * @module
  */
 
+import { splitBannerDatagram } from "../banner/mod.ts";
 import {
   bytesEqual,
   DatagramTooLargeError,
@@ -83,12 +84,20 @@ export interface UdpEchoOptions {
    * @default {2}
    */
   retries?: number;
+  /**
+   * Expect the answer to start with the server's banner line
+   * (`echo-server --banner … --udp-banner`).
+   * @default {false}
+   */
+  banner?: boolean;
 }
 
 /** What {@linkcode udpEcho} saw. */
 export interface UdpEchoResult {
   /** The echoed datagram, equal to the message. */
   echo: Uint8Array;
+  /** With `banner`: the banner line, without its newline. */
+  banner?: string;
   /** Attempts made, 1 when the first echo came back. */
   attempts: number;
 }
@@ -133,8 +142,11 @@ export async function udpEcho(
   try {
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       await sendDatagram(socket, message, server);
-      const reply = await replies.next(timeout);
-      if (reply === undefined) continue;
+      const answer = await replies.next(timeout);
+      if (answer === undefined) continue;
+      const { reply, banner } = options.banner
+        ? withoutBanner(answer, server)
+        : { reply: answer, banner: undefined };
       if (!bytesEqual(reply, message)) {
         throw new EchoMismatchError(
           `UDP echo from "${
@@ -145,7 +157,11 @@ export async function udpEcho(
           reply,
         );
       }
-      return { echo: reply, attempts: attempt };
+      return {
+        echo: reply,
+        attempts: attempt,
+        ...(banner !== undefined && { banner }),
+      };
     }
   } finally {
     replies.cancel();
@@ -158,6 +174,23 @@ export async function udpEcho(
       formatDuration(timeout)
     } each`,
   );
+}
+
+/** An answer's banner line and the echo behind it. */
+function withoutBanner(
+  answer: Uint8Array,
+  server: UdpEndpoint,
+): { reply: Uint8Array; banner: string } {
+  const split = splitBannerDatagram(answer);
+  if (split === undefined) {
+    throw new EchoMismatchError(
+      `UDP answer from "${
+        formatAddress({ transport: "udp", ...server })
+      }" has no banner line: is the server started with --banner and --udp-banner?`,
+      answer,
+    );
+  }
+  return { reply: split.echo, banner: split.banner };
 }
 
 /**

@@ -30,10 +30,16 @@ import type { StreamConn } from "./stream.ts";
 const INPUT_BUFFER_MIN = 1024;
 const INPUT_BUFFER_MAX = 32 * 1024;
 
+/** What a finished handshake tells the server. */
+export interface TlsSessionInfo extends Deno.TlsHandshakeInfo {
+  /** The name the client asked for (SNI), if it sent one. */
+  serverName?: string;
+}
+
 /** A TLS connection: a stream connection with a handshake to await. */
 export interface TlsSession extends StreamConn {
   /** Resolves when the handshake is done; rejects if it fails. */
-  handshake(): Promise<Deno.TlsHandshakeInfo>;
+  handshake(): Promise<TlsSessionInfo>;
 }
 
 /**
@@ -97,7 +103,7 @@ class TlsOverTcp implements TlsSession {
   readonly #socket: Deno.TcpConn;
   readonly #transport: Transport;
   readonly #tls: TLSSocket;
-  readonly #handshake = Promise.withResolvers<Deno.TlsHandshakeInfo>();
+  readonly #handshake = Promise.withResolvers<TlsSessionInfo>();
   #handshaking = true;
   /** Decrypted bytes not yet read, oldest first; `#head` is being read. */
   readonly #received: Uint8Array[] = [];
@@ -138,8 +144,11 @@ class TlsOverTcp implements TlsSession {
     tls.on("secure", () => {
       this.#handshaking = false;
       const protocol = tls.alpnProtocol;
+      // Set by node:tls on the server side, though its types lack it.
+      const name: unknown = (tls as { servername?: unknown }).servername;
       this.#handshake.resolve({
         alpnProtocol: typeof protocol === "string" ? protocol : null,
+        ...(typeof name === "string" && name !== "" && { serverName: name }),
       });
     });
     tls.on("data", (chunk: Buffer) => {
@@ -169,7 +178,7 @@ class TlsOverTcp implements TlsSession {
    * (to a plain-text client, say); the alert reaches the client before the
    * failure is reported, so the client can tell what went wrong.
    */
-  async handshake(): Promise<Deno.TlsHandshakeInfo> {
+  async handshake(): Promise<TlsSessionInfo> {
     try {
       return await this.#handshake.promise;
     } catch (error) {

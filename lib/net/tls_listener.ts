@@ -35,7 +35,7 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
-import { serveTls } from "./_tls_over_tcp.ts";
+import { serveTls, type TlsSessionInfo } from "./_tls_over_tcp.ts";
 import type { StreamConn, StreamListener } from "./stream.ts";
 
 /** Options for {@linkcode listenTls}. */
@@ -76,10 +76,15 @@ export interface PlainBeforeTls extends StreamConn {
   startTls(initial: Uint8Array): TlsStreamConn;
 }
 
+export type { TlsSessionInfo };
+
 /** A TLS connection from {@linkcode listenTls}. */
 export interface TlsStreamConn extends StreamConn {
-  /** Resolves when the handshake is done; rejects if it fails. */
-  handshake(): Promise<Deno.TlsHandshakeInfo>;
+  /**
+   * Resolves when the handshake is done, with the ALPN protocol and the
+   * client's SNI; rejects if it fails.
+   */
+  handshake(): Promise<TlsSessionInfo>;
 }
 
 /**

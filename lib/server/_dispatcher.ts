@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type BannerFacts, renderBanner } from "../banner/mod.ts";
 import { EventThrottle, Logger } from "../log/mod.ts";
 import { type ProxiedConnection, readProxyHeader } from "../proxy/mod.ts";
 import {
@@ -18,6 +19,8 @@ import {
   IdleTimer,
   type PlainBeforeTls,
   type StreamConn,
+  type TlsSessionInfo,
+  writeAll,
 } from "../net/mod.ts";
 import {
   Admission,
@@ -27,7 +30,11 @@ import {
   type Refusal,
 } from "./admission.ts";
 import { BufferBudget, DEFAULT_BUFFER_BUDGET } from "./buffer_budget.ts";
-import type { EchoConnectionOptions, EchoResult } from "./echo_connection.ts";
+import {
+  type EchoConnectionOptions,
+  type EchoResult,
+  reasonFor,
+} from "./echo_connection.ts";
 import {
   ConnectionServices,
   type ServeConnection,
@@ -36,6 +43,7 @@ import type { ServerMetrics } from "./server_metrics.ts";
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   type ServeEchoOptions,
+  type ServerBanner,
   type ServeSummary,
 } from "./serve_options.ts";
 
@@ -125,7 +133,7 @@ export class Dispatcher implements Disposable {
     }
     this.#open++;
     const proxy = this.#options.proxyProtocol;
-    if (proxy === undefined) this.#admitAndServe(conn, conn.remoteAddr);
+    if (proxy === undefined) this.#admitAndServe(conn, undefined);
     else if (this.#admission.trusts(conn.remoteAddr)) {
       this.#serveFromProxy(conn, proxy);
     } else this.#serveUntrusted(conn);
@@ -178,18 +186,24 @@ export class Dispatcher implements Disposable {
     }
   }
 
+  /**
+   * Admits `conn` under its client's address (`proxyClient`, from a PROXY
+   * header, or its own) and serves it.
+   */
   #admitAndServe(
     conn: StreamConn,
-    client: Deno.Addr,
+    proxyClient: Deno.Addr | undefined,
     read?: Uint8Array,
   ): void {
-    const admitted = this.#admission.admit(hostOf(client));
+    const admitted = this.#admission.admit(
+      hostOf(proxyClient ?? conn.remoteAddr),
+    );
     if ("reason" in admitted) {
       this.#refuse(conn, admitted);
       this.#release(conn);
       return;
     }
-    this.#serve(conn, client, admitted, read);
+    this.#serve(conn, admitted, { proxyClient, read });
   }
 
   /**
@@ -225,7 +239,7 @@ export class Dispatcher implements Disposable {
     // A LOCAL header (the proxy's own health check), or none, is served as
     // the proxy itself.
     const client = proxied.source === undefined
-      ? conn.remoteAddr
+      ? undefined
       : { transport: "tcp" as const, ...proxied.source };
     this.#admitAndServe(conn, client, proxied.rest);
   }
@@ -262,7 +276,7 @@ export class Dispatcher implements Disposable {
       };
     }
     if (first !== undefined && !first.header) {
-      this.#serve(conn, conn.remoteAddr, admitted, first.rest);
+      this.#serve(conn, admitted, { read: first.rest });
       return;
     }
     this.#refuse(conn, refusal);
@@ -272,14 +286,18 @@ export class Dispatcher implements Disposable {
 
   /**
    * Echoes on a connection admitted as `ticket`, logs and counts it, and
-   * releases it when it ends. `read`: bytes already read from it.
+   * releases it when it ends. `proxyClient`: the client a PROXY header
+   * named; `read`: bytes already read from it.
    */
   #serve(
     accepted: StreamConn,
-    client: Deno.Addr,
     ticket: AdmissionTicket,
-    read?: Uint8Array,
+    { proxyClient, read }: {
+      proxyClient?: Deno.Addr | undefined;
+      read?: Uint8Array | undefined;
+    },
   ): void {
+    const client = proxyClient ?? accepted.remoteAddr;
     // A TLS connection read before its handshake (for a PROXY header)
     // starts TLS now, with what was read after the header.
     const deferred = startsTlsLater(accepted);
@@ -306,8 +324,15 @@ export class Dispatcher implements Disposable {
     const options = prefix === undefined
       ? this.#connectionOptions
       : { ...this.#connectionOptions, prefix };
-    const echo = isTls(conn)
-      ? handshakeThenEcho(conn, this.#handshakeTimeout, options, service.serve)
+    const banner = this.#options.banner;
+    const echo = isTls(conn) || banner !== undefined
+      ? openThenServe(conn, options, service.serve, {
+        handshakeTimeout: this.#handshakeTimeout,
+        ...(banner !== undefined && {
+          greeting: (tls) =>
+            greeting(banner, accepted, proxyClient, conn.localAddr, tls),
+        }),
+      })
       : service.serve(conn, options);
     echo.then((result) => {
       const durationMs = performance.now() - openedAt;
@@ -333,55 +358,137 @@ function startsTlsLater(conn: StreamConn): conn is PlainBeforeTls {
 }
 
 /** A TLS connection: its handshake can be awaited. */
-type TlsConn = StreamConn & { handshake(): Promise<unknown> };
+type TlsConn = StreamConn & { handshake(): Promise<TlsSessionInfo> };
 
 function isTls(conn: StreamConn): conn is TlsConn {
   return "handshake" in conn;
 }
 
+/** What happens on a connection before its loop starts. */
+interface Opening {
+  /** The TLS handshake's deadline in ms; `0`: none. */
+  handshakeTimeout: number;
+  /** The banner to send first, made once the handshake is done. */
+  greeting?: (tls: TlsSessionInfo | undefined) => Uint8Array;
+}
+
 /**
- * Completes the TLS handshake within `timeoutMs` (closing the connection
- * otherwise; `0`: no deadline), then serves it with `serve`. Without the
- * deadline a client that connects and sends nothing, or sends something
- * that is not TLS, would hold its slot and its descriptor until it went
- * away.
- *
- * The drain deadline (`options.signal`) ends the wait too. The handshake
- * is raced rather than awaited: a `Deno.listenTls` connection closed
- * mid-handshake may never settle it, and shutdown must not wait for it.
+ * Opens a connection (the TLS handshake, then the banner, as far as it
+ * has them) and serves it with `serve`.
  */
-async function handshakeThenEcho(
-  conn: TlsConn,
-  timeoutMs: number,
+async function openThenServe(
+  conn: StreamConn,
   options: EchoConnectionOptions,
   serve: ServeConnection,
+  opening: Opening,
 ): Promise<EchoResult> {
-  const cut = Promise.withResolvers<never>();
-  const stop = { close: () => cut.reject(new Error("Shutting down")) };
-  {
-    using deadline = timeoutMs > 0
-      ? new IdleTimer(timeoutMs, () => stop.close())
-      : undefined;
-    using _drain = options.signal === undefined
-      ? undefined
-      : closeOnAbort(options.signal, stop);
-    try {
-      if (options.signal?.aborted) stop.close();
-      await Promise.race([conn.handshake(), cut.promise]);
-    } catch (error) {
-      closeQuietly(conn);
-      return {
-        bytesEchoed: 0,
-        reason: deadline?.expired || !options.signal?.aborted
-          ? "tls-handshake"
-          : "shutdown",
-        error: deadline?.expired
-          ? new Error(`Handshake not finished within ${timeoutMs} ms`)
-          : error,
-      };
-    }
+  let tls: TlsSessionInfo | undefined;
+  if (isTls(conn)) {
+    const handshake = await handshakeWithin(
+      conn,
+      opening.handshakeTimeout,
+      options.signal,
+    );
+    if ("reason" in handshake) return handshake;
+    tls = handshake;
+  }
+  if (opening.greeting !== undefined) {
+    const failed = await sendBanner(conn, opening.greeting(tls), options);
+    if (failed !== undefined) return failed;
   }
   return await serve(conn, options);
+}
+
+/**
+ * Completes the TLS handshake within `timeoutMs` (closing the connection
+ * otherwise; `0`: no deadline). Without the deadline a client that
+ * connects and sends nothing, or sends something that is not TLS, would
+ * hold its slot and its descriptor until it went away.
+ *
+ * The drain deadline (`signal`) ends the wait too. The handshake is raced
+ * rather than awaited: a `Deno.listenTls` connection closed mid-handshake
+ * may never settle it, and shutdown must not wait for it.
+ *
+ * @returns What the handshake told, or how the connection ended.
+ */
+async function handshakeWithin(
+  conn: TlsConn,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<TlsSessionInfo | EchoResult> {
+  const cut = Promise.withResolvers<never>();
+  const stop = { close: () => cut.reject(new Error("Shutting down")) };
+  using deadline = timeoutMs > 0
+    ? new IdleTimer(timeoutMs, () => stop.close())
+    : undefined;
+  using _drain = signal === undefined ? undefined : closeOnAbort(signal, stop);
+  try {
+    if (signal?.aborted) stop.close();
+    return await Promise.race([conn.handshake(), cut.promise]);
+  } catch (error) {
+    closeQuietly(conn);
+    return {
+      bytesEchoed: 0,
+      reason: deadline?.expired || !signal?.aborted
+        ? "tls-handshake"
+        : "shutdown",
+      error: deadline?.expired
+        ? new Error(`Handshake not finished within ${timeoutMs} ms`)
+        : error,
+    };
+  }
+}
+
+/**
+ * Writes the banner, within the idle timeout and the drain deadline (a
+ * peer that never reads cannot hold the connection here either).
+ *
+ * @returns How the connection ended, if it did.
+ */
+async function sendBanner(
+  conn: StreamConn,
+  banner: Uint8Array,
+  options: EchoConnectionOptions,
+): Promise<EchoResult | undefined> {
+  const { signal, idleTimeout = 0 } = options;
+  using idle = idleTimeout > 0
+    ? new IdleTimer(idleTimeout, () => conn.close())
+    : undefined;
+  using _drain = signal === undefined ? undefined : closeOnAbort(signal, conn);
+  try {
+    if (signal?.aborted) conn.close();
+    await writeAll(conn, banner);
+    return undefined;
+  } catch (error) {
+    closeQuietly(conn);
+    if (signal?.aborted) return { bytesEchoed: 0, reason: "shutdown" };
+    if (idle?.expired) return { bytesEchoed: 0, reason: "idle-timeout" };
+    return { bytesEchoed: 0, reason: reasonFor(error), error };
+  }
+}
+
+/**
+ * The banner line for one connection: the host's fields, and what this
+ * connection is (`accepted` is the socket; `local`, the address it came
+ * in on).
+ */
+function greeting(
+  banner: ServerBanner,
+  accepted: StreamConn,
+  proxyClient: Deno.Addr | undefined,
+  local: Deno.Addr,
+  tls: TlsSessionInfo | undefined,
+): Uint8Array {
+  const facts: BannerFacts = {
+    ...banner.host,
+    server: formatAddress(local),
+    peer: formatAddress(accepted.remoteAddr),
+    ...(proxyClient !== undefined &&
+      { proxy_client: formatAddress(proxyClient) }),
+    ...(tls?.serverName !== undefined && { sni: tls.serverName }),
+    ...(typeof tls?.alpnProtocol === "string" && { alpn: tls.alpnProtocol }),
+  };
+  return renderBanner(banner.template, facts);
 }
 
 function describe(error: unknown): string {

@@ -127,6 +127,7 @@ export async function startEchoService(
       ...(faults !== undefined && { faults }),
       ...(options.liveFaults !== undefined &&
         { liveFaults: options.liveFaults }),
+      ...(options.banner !== undefined && { banner: options.banner }),
     }),
     datagram === undefined ? undefined : serveUdpEcho(datagram, {
       signal: stop.signal,
@@ -135,6 +136,7 @@ export async function startEchoService(
       metrics,
       ...(options.service !== undefined && { service: options.service }),
       ...(faults !== undefined && { faults }),
+      ...(options.banner !== undefined && { banner: options.banner }),
     }),
   ]);
   return {

@@ -17,3 +17,4 @@ export * from "./run_server_options.ts";
 export * from "./buffer_budget.ts";
 export * from "./echo_service.ts";
 export * from "./server_metrics.ts";
+export * from "./server_info.ts";

@@ -56,7 +56,12 @@ import {
 } from "./echo_service.ts";
 import type { UdpSummary } from "./udp_echo_server.ts";
 import { startEchoWorkers, WORKER_ROOT } from "./worker_pool.ts";
-import type { RunServerOptions, ThreadOptions } from "./run_server_options.ts";
+import type {
+  Listening,
+  RunServerOptions,
+  ThreadOptions,
+} from "./run_server_options.ts";
+import { serverInfo } from "./server_info.ts";
 import { DEFAULT_MAX_PENDING_HEADERS } from "./admission.ts";
 
 /** Totals over the server's lifetime, all workers included. */
@@ -112,6 +117,9 @@ export async function runServer(
   // The admin endpoint comes first, so that a prober sees "not ready"
   // until the listeners are up, and "ready" ends when the drain begins.
   let ready = false;
+  // Filled in once everything listens; `/info` shows it from then on.
+  const served: { listening?: Listening } = {};
+  const startedAt = new Date();
   using adminWarnings = new EventThrottle(logger);
   await using admin = options.admin === undefined
     ? undefined
@@ -129,6 +137,13 @@ export async function runServer(
         }),
       ...(faults !== undefined &&
         { faults: faultsRoute(faults, options.liveFaults ?? false, logger) }),
+      info: () =>
+        JSON.stringify(
+          serverInfo(options, served.listening, {
+            startedAt,
+            faults: faults?.current(),
+          }),
+        ),
       warnings: adminWarnings,
     });
   const settings = serviceSettings(options, {
@@ -145,13 +160,15 @@ export async function runServer(
     in_workers: !service.inThisThread,
     max_io_events_per_tick: service.maxIoEventsPerTick ?? "default",
   });
-  await options.onListening?.({
+  const listening: Listening = {
     ...(stream !== undefined && { stream }),
     ...(datagram !== undefined && { datagram }),
     ...(tls !== undefined &&
       { tls: { cert: tls.cert, fingerprint: await fingerprint(tls.cert) } }),
     ...(admin !== undefined && { admin: admin.addr }),
-  });
+  };
+  served.listening = listening;
+  await options.onListening?.(listening);
   ready = true;
   if (datagram !== undefined) warnIfReflectable(datagram, options, logger);
 
@@ -276,6 +293,7 @@ function startAdmin(
     ready: () => boolean;
     metrics: () => string;
     faults?: FaultsRoute;
+    info: () => string;
     warnings: EventThrottle;
   },
 ): AdminServer {
@@ -284,6 +302,7 @@ function startAdmin(
     ready: state.ready,
     metrics: state.metrics,
     ...(state.faults !== undefined && { faults: state.faults }),
+    info: state.info,
     metricsContentType: PROMETHEUS_CONTENT_TYPE,
     // The message only, never the stack: mapping a stack needs a file
     // descriptor, exactly what is missing when accept fails for lack of
@@ -399,6 +418,7 @@ function serviceSettings(
       ...(options.service !== undefined && { service: options.service }),
       ...(options.liveFaults !== undefined &&
         { liveFaults: options.liveFaults }),
+      ...(options.banner !== undefined && { banner: options.banner }),
     } satisfies ThreadOptions,
     ...(shared.tls !== undefined && { tls: shared.tls }),
     shared: {

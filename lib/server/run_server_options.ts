@@ -11,7 +11,12 @@ import type { LoggerOptions } from "../log/mod.ts";
 import type { Endpoint } from "../net/mod.ts";
 import type { FaultSettings } from "../faults/mod.ts";
 import type { ProxyProtocolOptions } from "./admission.ts";
-import type { ServeLimits, StreamService } from "./serve_options.ts";
+import type { HostFacts } from "../banner/mod.ts";
+import type {
+  ServeLimits,
+  ServerBanner,
+  StreamService,
+} from "./serve_options.ts";
 
 /** Where the TLS certificate comes from. */
 export type ServerTls =
@@ -110,6 +115,18 @@ export interface RunServerOptions {
    * @default {false: `GET /faults` only}
    */
   liveFaults?: boolean;
+  /**
+   * Send a banner line first on every connection (and, with `banner.udp`,
+   * ahead of every UDP answer): which backend answered.
+   * @default {none: the echo is byte-exact from the first byte}
+   */
+  banner?: ServerBanner;
+  /**
+   * What this host is called (hostname, and the pod, namespace and node a
+   * Kubernetes downward API gives), for `/info`.
+   * @default {unknown}
+   */
+  host?: HostFacts;
   /** Aborting it starts the drain; its reason (e.g. `"SIGTERM"`) is logged. */
   signal?: AbortSignal;
   /**
@@ -148,4 +165,5 @@ export type ThreadOptions = Pick<
   | "log"
   | "service"
   | "liveFaults"
+  | "banner"
 >;

@@ -6,6 +6,7 @@
  */
 
 import type { AccessRules, AddressLimit } from "../access/mod.ts";
+import type { BannerTemplate, HostFacts } from "../banner/mod.ts";
 import type { FaultBoard } from "../faults/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { AcceptErrorKind } from "../net/mod.ts";
@@ -101,6 +102,29 @@ export interface ServeEchoOptions {
    * @default {false: without faults, connections get the plain loop}
    */
   liveFaults?: boolean;
+  /**
+   * Send this banner first on every connection (after the TLS
+   * handshake), before anything is echoed.
+   * @default {no banner: the echo is byte-exact from the first byte}
+   */
+  banner?: ServerBanner;
+}
+
+/**
+ * The line sent first on every connection (`--banner`), so that a client
+ * sees which backend answered. Plain data: it goes to every thread.
+ */
+export interface ServerBanner {
+  /** What the line says. */
+  template: BannerTemplate;
+  /** The fields that are the same on every connection. */
+  host: HostFacts;
+  /**
+   * Put it ahead of the echo in every UDP answer too (the answer is then
+   * longer than the datagram by the banner's length).
+   * @default {false}
+   */
+  udp?: boolean;
 }
 
 /** What a stream connection is served: echo, discard or chargen. */

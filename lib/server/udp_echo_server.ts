@@ -13,7 +13,8 @@
 import { SourceRateLimiter } from "./_source_rate_limiter.ts";
 import { NORMAL_FATE, UdpFaults } from "./_udp_faults.ts";
 import { CHARGEN_CYCLE } from "./chargen_connection.ts";
-import type { StreamService } from "./serve_options.ts";
+import type { ServerBanner, StreamService } from "./serve_options.ts";
+import { renderBanner } from "../banner/mod.ts";
 import type { FaultBoard } from "../faults/mod.ts";
 import {
   closeQuietly,
@@ -75,6 +76,12 @@ export interface ServeUdpEchoOptions {
   service?: StreamService;
   /** Faults for datagrams: drop, duplicate, delay. @default {none} */
   faults?: FaultBoard;
+  /**
+   * With `banner.udp`: every answer starts with the banner line. One that
+   * would not fit in a datagram goes without it.
+   * @default {answers are the echo alone}
+   */
+  banner?: ServerBanner;
 }
 
 /** Totals over the service's lifetime. */
@@ -135,6 +142,7 @@ export async function serveUdpEcho(
   const delayed = new Set<ReturnType<typeof setTimeout>>();
   let delayedBytes = 0;
   const answer = answerFor(options.service ?? "echo");
+  const banner = options.banner?.udp ? options.banner : undefined;
   const send = async (data: Uint8Array, peer: Deno.Addr, copies: number) => {
     for (let copy = 0; copy < copies; copy++) {
       try {
@@ -196,8 +204,11 @@ export async function serveUdpEcho(
         }
         continue;
       }
-      const reply = answer(data);
-      if (reply === undefined) continue;
+      const answered = answer(data);
+      if (answered === undefined) continue;
+      const reply = banner === undefined
+        ? answered
+        : withBanner(banner, socket.addr, peer, answered);
       const fate = faults?.next() ?? NORMAL_FATE;
       const holds = fate.delayMs > 0 &&
         delayedBytes + reply.length <= MAX_DELAYED_BYTES;
@@ -247,4 +258,26 @@ function answerFor(
       );
   }
   return (data) => data;
+}
+
+/**
+ * `answer` behind the banner line for `peer`, or `answer` alone if both
+ * would not fit in one datagram.
+ */
+function withBanner(
+  banner: ServerBanner,
+  local: Deno.Addr,
+  peer: Deno.Addr,
+  answer: Uint8Array,
+): Uint8Array {
+  const line = renderBanner(banner.template, {
+    ...banner.host,
+    server: formatAddress(local),
+    peer: formatAddress(peer),
+  });
+  if (line.length + answer.length > MAX_UDP_PAYLOAD) return answer;
+  const reply = new Uint8Array(line.length + answer.length);
+  reply.set(line);
+  reply.set(answer, line.length);
+  return reply;
 }

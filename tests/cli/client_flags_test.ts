@@ -9,6 +9,7 @@ Deno.test("client defaults: loopback, port 7007, 10 s timeout, newline, 4 MiB wi
   assert.deepEqual(command.args, {
     endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
     udp: false,
+    banner: false,
     tls: undefined,
     retries: 2,
     timeout: 10_000,
