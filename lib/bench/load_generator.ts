@@ -5,8 +5,10 @@
  * @module
  */
 
+import { backendOf, BackendTally, readBanner } from "../banner/mod.ts";
 import {
   closeOnAbort,
+  closeQuietly,
   connectionErrorKind,
   connectWithTimeout,
   delay,
@@ -85,6 +87,13 @@ export interface LoadOptions {
   messagesPerConnection?: number;
   /** Send a PROXY header first on every connection (TCP only). */
   sendProxy?: ProxyVersion;
+  /**
+   * Read the server's banner line (`echo-server --banner`) on every
+   * connection before loading it, and count connections per backend
+   * (stream connections only).
+   * @default {false}
+   */
+  banner?: boolean;
   /** Abort to stop early; the report covers what ran. */
   signal?: AbortSignal;
   /** Live counters for a progress display, updated in place. */
@@ -143,6 +152,11 @@ export interface LoadReport {
   handshakeLatency?: LatencyHistogram;
   /** With `udp`: what the datagrams went through. */
   udp?: UdpCounts;
+  /**
+   * With `banner`: connections opened while measuring, by the backend
+   * whose banner they read (see `backendOf`), most first.
+   */
+  backends?: Record<string, number>;
   /** Loads merged into this one, one per thread (`mergeLoadReports`). */
   threads?: number;
   /** Connection errors (refused, reset, early close, timeout, other). */
@@ -273,6 +287,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       `UDP load needs a host and port, and datagrams of at least ${MIN_UDP_LOAD_SIZE} bytes`,
     );
   }
+  if (options.udp && options.banner) {
+    throw new RangeError("A UDP load does not read banners");
+  }
   const progress = options.progress ??
     {
       completed: 0,
@@ -344,6 +361,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       : (1000 * connections) / options.rate,
     window,
     sendProxy: options.sendProxy,
+    ...(options.banner && {
+      banner: {
+        backends: new BackendTally(),
+        timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+      },
+    }),
     measuring,
   };
   const udp: UdpCounts = { sent: 0, lost: 0, duplicates: 0, reordered: 0 };
@@ -404,6 +427,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     ...(timings.handshake !== undefined &&
       { handshakeLatency: timings.handshake }),
     ...(options.udp && { udp }),
+    ...(context.banner !== undefined &&
+      { backends: context.banner.backends.toJson() }),
     errors: progress.errors,
     mismatches,
     errorsByCause,
@@ -485,6 +510,8 @@ interface LoopContext {
   interval: number;
   window: number;
   sendProxy: ProxyVersion | undefined;
+  /** With `banner`: connections per backend, and the wait for a banner. */
+  banner?: { backends: BackendTally; timeout: number };
   /** False during the warm-up: what starts then is not reported. */
   measuring: () => boolean;
 }
@@ -521,6 +548,18 @@ async function open(context: LoopContext): Promise<Deno.Conn> {
   if (context.measuring()) {
     timings.connect.record((connectedAt - started) * 1000);
     timings.handshake?.record((performance.now() - connectedAt) * 1000);
+  }
+  const { banner } = context;
+  if (banner !== undefined) {
+    try {
+      const backend = backendOf(
+        await readBanner(conn, { timeout: banner.timeout }),
+      );
+      if (context.measuring()) banner.backends.add(backend);
+    } catch (error) {
+      closeQuietly(conn);
+      throw error;
+    }
   }
   return conn;
 }

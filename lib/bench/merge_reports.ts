@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BackendTally } from "../banner/mod.ts";
 import { type HistogramData, LatencyHistogram } from "./latency_histogram.ts";
 import {
   ERROR_CAUSES,
@@ -94,6 +95,15 @@ export function mergeLoadReports(reports: LoadReport[]): LoadReport {
   const handshakes = reports.flatMap((r) => r.handshakeLatency ?? []);
   const udps = reports.flatMap((r) => r.udp ?? []);
   const targets = reports.flatMap((r) => r.targetPerSecond ?? []);
+  const banners = reports.flatMap((r) =>
+    r.backends === undefined ? [] : [r.backends]
+  );
+  const backends = new BackendTally();
+  for (const counts of banners) {
+    for (const [name, count] of Object.entries(counts)) {
+      backends.add(name, count);
+    }
+  }
   return {
     mode: first.mode,
     connections: sum((r) => r.connections),
@@ -117,6 +127,7 @@ export function mergeLoadReports(reports: LoadReport[]): LoadReport {
         reordered: udps.reduce((n, u) => n + u.reordered, 0),
       },
     }),
+    ...(banners.length > 0 && { backends: backends.toJson() }),
     errors: sum((r) => r.errors),
     mismatches: sum((r) => r.mismatches),
     errorsByCause: Object.fromEntries(
@@ -155,6 +166,9 @@ export function reportFromJson(json: unknown): LoadReport {
   }
   const causes = record(object.errors_by_cause, "errors_by_cause");
   const udp = object.udp === undefined ? undefined : record(object.udp, "udp");
+  const backends = object.backends === undefined
+    ? undefined
+    : counts(object.backends, "backends");
   const samples = object.error_samples;
   return {
     mode,
@@ -180,6 +194,7 @@ export function reportFromJson(json: unknown): LoadReport {
         reordered: Number(udp.reordered) || 0,
       },
     }),
+    ...(backends !== undefined && { backends }),
     errors: number("errors"),
     mismatches: number("mismatches"),
     errorsByCause: Object.fromEntries(
@@ -197,6 +212,20 @@ function record(value: unknown, name: string): Record<string, unknown> {
     throw new TypeError(`Field "${name}": expected an object`);
   }
   return value as Record<string, unknown>;
+}
+
+/** Counts by name (`backends`), in a map with no inherited keys. */
+function counts(value: unknown, name: string): Record<string, number> {
+  const tally = new BackendTally();
+  for (const [key, count] of Object.entries(record(value, name))) {
+    if (
+      typeof count !== "number" || !Number.isSafeInteger(count) || count < 0
+    ) {
+      throw new TypeError(`Field "${name}.${key}": expected a count`);
+    }
+    tally.add(key, count);
+  }
+  return tally.toJson();
 }
 
 function histogramData(value: unknown, name: string): HistogramData {

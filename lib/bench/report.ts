@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatBackends } from "../banner/mod.ts";
 import {
   ERROR_CAUSES,
   type LoadProgress,
@@ -58,6 +59,7 @@ export function reportToJson(report: LoadReport): Record<string, unknown> {
           : round(100 * report.udp.lost / report.udp.sent, 2),
       },
     }),
+    ...(report.backends !== undefined && { backends: report.backends }),
     errors: report.errors,
     mismatches: report.mismatches,
     errors_by_cause: report.errorsByCause,
@@ -161,6 +163,10 @@ export function formatReport(report: LoadReport): string {
         percent.toFixed(2)
       } %), ${duplicates} duplicates, ${reordered} reordered`,
     ]);
+  }
+  if (report.backends !== undefined) {
+    const spread = formatBackends(report.backends);
+    rows.push(["backends", spread === "" ? "no banner read" : spread]);
   }
   rows.push(["errors", `${report.errors}`]);
   rows.push(["mismatches", `${report.mismatches}`]);

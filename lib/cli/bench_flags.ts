@@ -69,6 +69,10 @@ Options:
                          replaced (default: 10s)
   --send-proxy v1|v2     Send a PROXY protocol header first on every
                          connection (TCP only)
+  --banner               Read the server's banner line (echo-server
+                         --banner) on every connection and count
+                         connections per backend: how a load balancer
+                         spreads them (TCP, TLS or Unix)
   --threads N            Run the load in N threads (Workers), the connections
                          split between them, so that several cores load;
                          latencies merged exactly (default: 1)
@@ -93,6 +97,8 @@ export interface BenchArgs {
   mode: LoadMode;
   /** Send a PROXY header first on every connection. */
   sendProxy?: ProxyVersion;
+  /** Read the banner on every connection; count connections per backend. */
+  banner: boolean;
   /** Concurrent connections. */
   connections: number;
   /** Message size in bytes. */
@@ -157,6 +163,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
     ...CLIENT_TLS_FLAGS,
     json: { type: "boolean" },
     "send-proxy": { type: "string" },
+    banner: { type: "boolean" },
     quiet: { type: "boolean" },
     ...HELP_FLAG,
   });
@@ -188,10 +195,10 @@ export function parseBenchArgs(args: string[]): BenchCommand {
   if (
     udp && (mode !== "ping-pong" || tls !== undefined ||
       endpoint.transport !== "tcp" || sendProxy !== undefined ||
-      text("messages-per-connection") !== undefined)
+      text("messages-per-connection") !== undefined || values.banner === true)
   ) {
     throw new UsageError(
-      "--udp: ping-pong to a host and port, without --tls, --mode, --send-proxy or --messages-per-connection: see --help",
+      "--udp: ping-pong to a host and port, without --tls, --mode, --send-proxy, --messages-per-connection or --banner: see --help",
     );
   }
   if (text("threads") !== undefined && text("interval") !== undefined) {
@@ -211,6 +218,7 @@ export function parseBenchArgs(args: string[]): BenchCommand {
       endpoint,
       mode,
       ...(sendProxy !== undefined && { sendProxy }),
+      banner: values.banner === true,
       connections: parseFlagValue(
         "connections",
         text("connections") ?? "1",

@@ -45,6 +45,9 @@ Options:
                        LIST as for echo-client)
   --reconnect          TCP/TLS: a new connection per probe; connect time is
                        reported apart from the echo's round trip
+  --banner             Read the server's banner line (echo-server --banner;
+                       UDP: --udp-banner) and count answers per backend:
+                       with --reconnect, how a load balancer spreads them
   -c, --count N        Stop after N probes (default: until Ctrl-C)
   -i, --interval DURATION  Between probe starts (default: 1s)
   -s, --size SIZE      Probe payload, at least ${MIN_PROBE_SIZE} B (default: 64)
@@ -67,6 +70,8 @@ export interface PingArgs {
   tls: ClientTlsArgs | undefined;
   /** A new connection per probe. */
   reconnect: boolean;
+  /** Read the banner and count answers per backend. */
+  banner: boolean;
   /** Probes to send. */
   count: number;
   /** Between probe starts, in ms. */
@@ -101,6 +106,7 @@ export function parsePingArgs(args: string[]): PingCommand {
     ...CLIENT_TLS_FLAGS,
     udp: { type: "boolean" },
     reconnect: { type: "boolean" },
+    banner: { type: "boolean" },
     count: { type: "string", short: "c" },
     interval: { type: "string", short: "i" },
     size: { type: "string", short: "s" },
@@ -129,6 +135,7 @@ export function parsePingArgs(args: string[]): PingCommand {
       udp,
       tls,
       reconnect: values.reconnect === true,
+      banner: values.banner === true,
       count: text("count") === undefined
         ? Infinity
         : parseFlagValue("count", text("count") ?? "", positiveInteger),

@@ -59,6 +59,7 @@ export async function pingTask(
     udp: args.udp,
     ...(tls !== undefined && { tls }),
     reconnect: args.reconnect,
+    banner: args.banner,
     count: args.count,
     interval: args.interval,
     size: args.size,

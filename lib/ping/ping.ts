@@ -11,6 +11,12 @@
  */
 
 import {
+  backendOf,
+  BackendTally,
+  readBanner,
+  splitBannerDatagram,
+} from "../banner/mod.ts";
+import {
   bytesEqual,
   connectionErrorKind,
   connectWithTimeout,
@@ -44,6 +50,13 @@ export interface PingOptions {
   timeout?: number;
   /** Open a new connection for every probe, timing the connect apart. */
   reconnect?: boolean;
+  /**
+   * Read the server's banner line (`echo-server --banner`; over UDP,
+   * `--udp-banner`) on each connection (UDP: from each answer), and count
+   * answers per backend.
+   * @default {false}
+   */
+  banner?: boolean;
   /** Abort to stop; the summary covers the probes sent. */
   signal?: AbortSignal;
   /** Called after each probe. */
@@ -96,6 +109,8 @@ export interface ProbeResult {
   rttMs?: number;
   /** With `reconnect`: time to connect (and handshake), in ms. */
   connectMs?: number;
+  /** With `banner`: the backend that answered (see `backendOf`). */
+  backend?: string;
   /** Why there was no intact echo. */
   failure?: ProbeFailure;
   /** The error behind `failure`, in its own words. */
@@ -122,6 +137,8 @@ export interface PingSummary {
   connect?: RttStats;
   /** Failed probes by class (only classes that occurred). */
   failures: Partial<Record<ProbeFailure, number>>;
+  /** With `banner`: intact echoes by backend, most first. */
+  backends?: Record<string, number>;
   /** Every probe, in order. */
   probes: ProbeResult[];
 }
@@ -191,6 +208,10 @@ export async function runPing(options: PingOptions): Promise<PingSummary> {
     if (failure !== undefined) failures[failure] = (failures[failure] ?? 0) + 1;
   }
   const connects = probes.flatMap((probe) => probe.connectMs ?? []);
+  const backends = new BackendTally();
+  for (const { backend, rttMs } of probes) {
+    if (backend !== undefined && rttMs !== undefined) backends.add(backend);
+  }
   return {
     sent: probes.length,
     received: rtts.length,
@@ -201,6 +222,7 @@ export async function runPing(options: PingOptions): Promise<PingSummary> {
     ...(rtts.length > 0 && { rtt: statistics(rtts) }),
     ...(connects.length > 0 && { connect: statistics(connects) }),
     failures,
+    ...(options.banner && { backends: backends.toJson() }),
     probes,
   };
 }
@@ -268,6 +290,8 @@ interface Prober extends AsyncDisposable {
 class StreamProber implements Prober {
   readonly #options: PingOptions;
   #conn: Deno.Conn | undefined;
+  /** The backend of `#conn`, with `banner`. */
+  #backend: string | undefined;
 
   constructor(options: PingOptions) {
     this.#options = options;
@@ -293,7 +317,14 @@ class StreamProber implements Prober {
           },
         });
         if (reconnect) result.connectMs = performance.now() - started;
+        phase = "echo";
+        if (this.#options.banner) {
+          this.#backend = backendOf(
+            await readBanner(this.#conn, { timeout }),
+          );
+        }
       }
+      if (this.#backend !== undefined) result.backend = this.#backend;
       phase = "echo";
       const started = performance.now();
       await echoMessage(this.#conn, payload, { timeout });
@@ -314,6 +345,7 @@ class StreamProber implements Prober {
       // Closed already.
     }
     this.#conn = undefined;
+    this.#backend = undefined;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -363,10 +395,26 @@ class UdpProber implements Prober {
         result.error = "no echo within the timeout";
         return result;
       }
-      const replySeq = this.#classify(reply);
+      let echo = reply;
+      if (this.#options.banner) {
+        // The probe itself back: its bytes may hold a newline, but no
+        // banner came.
+        const split = bytesEqual(reply, payload)
+          ? undefined
+          : splitBannerDatagram(reply);
+        if (split === undefined) {
+          result.failure = "altered";
+          result.error =
+            "the answer has no banner line: is the server started with --banner and --udp-banner?";
+          return result;
+        }
+        echo = split.echo;
+        result.backend = backendOf(split.banner);
+      }
+      const replySeq = this.#classify(echo);
       if (replySeq === undefined) continue; // not ours, or a late copy
       if (replySeq !== seq) continue;
-      if (!bytesEqual(reply, payload)) {
+      if (!bytesEqual(echo, payload)) {
         result.failure = "altered";
         result.error = "the echo differs from the probe";
         return result;

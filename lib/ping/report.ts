@@ -4,6 +4,7 @@
  * @module
  */
 
+import { formatBackends } from "../banner/mod.ts";
 import {
   type PingSummary,
   PROBE_FAILURES,
@@ -35,9 +36,12 @@ export function formatProbe(probe: ProbeResult): string {
       : `${probe.failure} (${probe.error})`;
     return `seq=${probe.seq} lost: ${detail}${connect}`;
   }
+  const backend = probe.backend === undefined
+    ? ""
+    : ` backend=${JSON.stringify(probe.backend)}`;
   return `seq=${probe.seq} bytes=${probe.bytes} time=${
     probe.rttMs.toFixed(3)
-  } ms${connect}`;
+  } ms${connect}${backend}`;
 }
 
 /**
@@ -45,7 +49,7 @@ export function formatProbe(probe: ProbeResult): string {
  *
  * @param target What was probed, e.g. `udp 127.0.0.1:7007`.
  * @param summary The run's summary.
- * @returns Two to four lines, each ending in a newline.
+ * @returns Two to five lines, each ending in a newline.
  */
 export function formatSummary(target: string, summary: PingSummary): string {
   const lines = [
@@ -68,6 +72,10 @@ export function formatSummary(target: string, summary: PingSummary): string {
   if (summary.rtt !== undefined) lines.push(`rtt ${formatStats(summary.rtt)}`);
   if (summary.connect !== undefined) {
     lines.push(`connect ${formatStats(summary.connect)}`);
+  }
+  if (summary.backends !== undefined) {
+    const spread = formatBackends(summary.backends);
+    lines.push(`backends: ${spread === "" ? "none answered" : spread}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -102,11 +110,13 @@ export function summaryToJson(
     failures: summary.failures,
     rtt: stats(summary.rtt),
     connect: stats(summary.connect),
+    ...(summary.backends !== undefined && { backends: summary.backends }),
     probes: summary.probes.map((probe) => ({
       seq: probe.seq,
       bytes: probe.bytes,
       rtt_ms: probe.rttMs ?? null,
       ...(probe.connectMs !== undefined && { connect_ms: probe.connectMs }),
+      ...(probe.backend !== undefined && { backend: probe.backend }),
       ...(probe.failure !== undefined && { failure: probe.failure }),
       ...(probe.error !== undefined && { error: probe.error }),
     })),

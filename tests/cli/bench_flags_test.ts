@@ -8,6 +8,7 @@ Deno.test("bench defaults: one ping-pong connection, 64 B, 0.5 s warm-up, no cou
     args: {
       endpoint: { transport: "tcp", hostname: "127.0.0.1", port: 7007 },
       mode: "ping-pong",
+      banner: false,
       connections: 1,
       size: 64,
       warmup: 500,
