@@ -99,7 +99,7 @@ async function peerSending(
   if (end) await accepted.closeWrite();
   return {
     conn,
-    [Symbol.asyncDispose]() {
+    [Symbol.asyncDispose](): Promise<void> {
       accepted.close();
       try {
         conn.close();

@@ -9,7 +9,11 @@ import net from "node:net";
 import { parseBannerTemplate, readBanner } from "../../lib/banner/mod.ts";
 import { parseCidr } from "../../lib/access/mod.ts";
 import { connectWithTimeout, listenTls } from "../../lib/net/mod.ts";
-import { serveEcho, serveUdpEcho } from "../../lib/server/mod.ts";
+import {
+  serveEcho,
+  type ServerBanner,
+  serveUdpEcho,
+} from "../../lib/server/mod.ts";
 import { generateSelfSigned } from "../../lib/tls/mod.ts";
 import {
   connect,
@@ -22,7 +26,7 @@ import {
 
 const HOST = { hostname: "echo-host", pod: "echo-0", version: "9.9.9" };
 
-function banner(template: string) {
+function banner(template: string): ServerBanner {
   return { template: parseBannerTemplate(template), host: HOST };
 }
 
