@@ -35,6 +35,20 @@ export const FILE_PERMISSIONS = [
   "--allow-env=DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
 ];
 
+const config = JSON.parse(
+  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+) as { tasks: Record<string, string> };
+
+/**
+ * `deno task NAME`'s flags, between `deno run` and the script: what a
+ * program run through the task may do.
+ */
+export function taskFlags(name: "serve" | "client"): string[] {
+  const [deno, run, ...rest] = (config.tasks[name] ?? "").split(" ");
+  assert.deepEqual([deno, run], ["deno", "run"]);
+  return rest.slice(0, -1);
+}
+
 /** Path of the server entry script. */
 export const SERVER_SCRIPT = new URL("../server.ts", import.meta.url).pathname;
 /** Path of the client entry script. */
@@ -160,6 +174,8 @@ export interface StartServerOptions {
   permissions?: string[];
   /** Where to listen. @default {["--port", "0"]} */
   address?: string[];
+  /** Environment variables to add to ours. */
+  env?: Record<string, string>;
 }
 
 /** Spawns `server.ts --port 0 ...args` and waits for its listening line. */
@@ -178,6 +194,7 @@ export async function startServer(
   const [program, ...rest] = [...(options.wrapper ?? []), ...command];
   const process = new Deno.Command(program as string, {
     args: rest,
+    ...(options.env !== undefined && { env: options.env }),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -540,4 +557,20 @@ export function freePort(): number {
   const { port } = listener.addr;
   listener.close();
   return port;
+}
+
+/**
+ * Resolves once something accepts on `port` (a third-party program that
+ * prints nothing when it is up, such as HAProxy); fails after 5 s.
+ */
+export async function untilAccepting(port: number): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch (error) {
+      if (attempt === 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
 }

@@ -19,6 +19,7 @@ import {
   roundTrip,
   runClient,
   startServer,
+  untilAccepting,
 } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -150,17 +151,7 @@ backend echo_v2
   }).spawn();
   try {
     // HAProxy is up once both frontends accept.
-    for (const port of [v1, v2]) {
-      for (let attempt = 0;; attempt++) {
-        try {
-          (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-          break;
-        } catch (error) {
-          if (attempt === 200) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-      }
-    }
+    for (const port of [v1, v2]) await untilAccepting(port);
     const hello = encoder.encode("hello\n");
     assert.deepEqual(await echoFrom(v1, "127.0.0.5", hello), hello);
     assert.deepEqual(await echoFrom(v2, "127.0.0.5", hello), hello);

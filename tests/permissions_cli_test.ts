@@ -21,21 +21,11 @@ import {
   readToEnd,
   runScript,
   SERVER_SCRIPT,
+  taskFlags,
 } from "./_helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const DROP_MODULE = new URL("lib/cli/drop_file_access.ts", ROOT).href;
-const config = JSON.parse(
-  await Deno.readTextFile(new URL("deno.json", ROOT)),
-) as { tasks: Record<string, string> };
-
-/** `deno task NAME`'s flags, between `deno run` and the script. */
-function taskFlags(name: "serve" | "client"): string[] {
-  const [deno, run, ...rest] = (config.tasks[name] ?? "").split(" ");
-  assert.deepEqual([deno, run], ["deno", "run"]);
-  return rest.slice(0, -1);
-}
-
 /** The permission flags of `deno task NAME`, without its V8 flags. */
 function taskPermissions(name: "serve" | "client"): string[] {
   return taskFlags(name).filter((flag) => !flag.startsWith("--v8-flags"));

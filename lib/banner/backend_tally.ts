@@ -85,10 +85,9 @@ export class BackendTally {
     const sorted = [...this.#counts].sort(([a, x], [b, y]) =>
       y - x || (a < b ? -1 : a > b ? 1 : 0)
     );
-    // No inherited keys: a backend may be called "__proto__".
-    const counts: Record<string, number> = Object.create(null);
-    for (const [name, count] of sorted) counts[name] = count;
-    return counts;
+    // fromEntries defines own properties: a backend called "__proto__"
+    // stays a count, where assigning it would not.
+    return Object.fromEntries(sorted);
   }
 }
 

@@ -214,7 +214,7 @@ function record(value: unknown, name: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Counts by name (`backends`), in a map with no inherited keys. */
+/** Counts by name (`backends`), bounded like any tally. */
 function counts(value: unknown, name: string): Record<string, number> {
   const tally = new BackendTally();
   for (const [key, count] of Object.entries(record(value, name))) {

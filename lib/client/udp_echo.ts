@@ -145,7 +145,7 @@ export async function udpEcho(
       const answer = await replies.next(timeout);
       if (answer === undefined) continue;
       const { reply, banner } = options.banner
-        ? withoutBanner(answer, server)
+        ? withoutBanner(answer, message, server)
         : { reply: answer, banner: undefined };
       if (!bytesEqual(reply, message)) {
         throw new EchoMismatchError(
@@ -179,9 +179,13 @@ export async function udpEcho(
 /** An answer's banner line and the echo behind it. */
 function withoutBanner(
   answer: Uint8Array,
+  message: Uint8Array,
   server: UdpEndpoint,
 ): { reply: Uint8Array; banner: string } {
-  const split = splitBannerDatagram(answer);
+  // The message itself back: it may hold a newline, but no banner came.
+  const split = bytesEqual(answer, message)
+    ? undefined
+    : splitBannerDatagram(answer);
   if (split === undefined) {
     throw new EchoMismatchError(
       `UDP answer from "${

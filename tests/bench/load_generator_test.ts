@@ -4,9 +4,12 @@ import {
   LatencyHistogram,
   type LoadProgress,
   type LoadReport,
+  mergeLoadReports,
+  reportFromJson,
   reportToJson,
   runLoad,
 } from "../../lib/bench/mod.ts";
+import { parseBannerTemplate } from "../../lib/banner/mod.ts";
 import {
   FILE_PERMISSIONS,
   loopback,
@@ -361,4 +364,45 @@ Deno.test("UDP load: every datagram's echo verified; loss, duplicates and reorde
   assert.ok(udp.duplicates >= 15, `${udp.duplicates} duplicates`);
   assert.equal(report.errorsByCause.timeout, udp.lost);
   assert.equal(report.mismatches, 0);
+});
+
+Deno.test("with banner, each connection's banner is read first and counted per backend; merged reports add the counts", async () => {
+  const serve = (pod: string) =>
+    startEchoServer({
+      banner: { template: parseBannerTemplate("{pod}"), host: { pod } },
+    });
+  await using a = serve("echo-a");
+  await using b = serve("echo-b");
+  const load = (port: number) =>
+    runLoad({
+      endpoint: loopback(port),
+      banner: true,
+      count: 20,
+      messagesPerConnection: 5,
+    });
+  const [fromA, fromB] = [await load(a.port), await load(b.port)];
+  assert.equal(fromA.errors + fromA.mismatches, 0, fromA.errorSamples.join());
+  assert.deepEqual(fromA.backends, { "echo-a": 4 });
+  const merged = mergeLoadReports([
+    reportFromJson(JSON.parse(JSON.stringify(reportToJson(fromA)))),
+    fromB,
+    fromA,
+  ]);
+  assert.deepEqual(Object.entries(merged.backends ?? {}), [
+    ["echo-a", 8],
+    ["echo-b", 4],
+  ]);
+});
+
+Deno.test("a server without a banner fails each banner connection with a timeout, counted and replaced", async () => {
+  await using server = startEchoServer();
+  const report = await runLoad({
+    endpoint: loopback(server.port),
+    banner: true,
+    duration: 300,
+    timeout: 100,
+  });
+  assert.equal(report.completed, 0);
+  assert.ok(report.errorsByCause.timeout >= 1, JSON.stringify(report));
+  assert.match(report.errorSamples[0] ?? "", /No banner line within/);
 });
