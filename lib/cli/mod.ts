@@ -22,6 +22,7 @@ export * from "./version.ts";
 export * from "./command.ts";
 export * from "./shutdown.ts";
 export * from "./server_options.ts";
+export * from "./host_facts.ts";
 export * from "./client_options.ts";
 export * from "./client_tls_flags.ts";
 export * from "./ping_task.ts";

@@ -10,12 +10,13 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import {
+  HOST_ENV,
   parseBenchArgs,
   parseServerArgs,
   type ServerArgs,
 } from "../../lib/cli/mod.ts";
 import { archiveName, sha256sums } from "../../tools/release.ts";
-import { TARGETS } from "../../tools/compile.ts";
+import { PERMISSIONS, TARGETS } from "../../tools/compile.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KUBERNETES = `${ROOT}deploy/kubernetes`;
@@ -113,6 +114,29 @@ Deno.test("the Deployment's probes, ports and grace period match the server's ow
   assert.ok(
     container.resources.requests.memory && container.resources.limits.memory,
   );
+});
+
+Deno.test("the Deployment gives the server what --banner and /info show of its pod: the downward API's name, namespace and node, in the variables it reads", async () => {
+  const deployment = (await manifests()).get("Deployment");
+  const [container] = deployment.spec.template.spec.containers;
+  const fields = Object.fromEntries(
+    container.env.map((variable: Manifest) => [
+      variable.name,
+      variable.valueFrom?.fieldRef?.fieldPath,
+    ]),
+  );
+  assert.deepEqual(fields, {
+    [HOST_ENV.pod]: "metadata.name",
+    [HOST_ENV.namespace]: "metadata.namespace",
+    [HOST_ENV.node]: "spec.nodeName",
+  });
+  // The binary may read exactly these (and nothing else of the env).
+  const env = PERMISSIONS["echo-server"].find((flag) =>
+    flag.startsWith("--allow-env=")
+  );
+  for (const name of Object.values(HOST_ENV)) {
+    assert.ok(env?.split(/[=,]/).includes(name), `${name} in ${env}`);
+  }
 });
 
 Deno.test("the Deployment runs non-root, read-only, without privileges or capabilities, under RuntimeDefault seccomp", async () => {
