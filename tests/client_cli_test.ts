@@ -543,6 +543,24 @@ Deno.test("bench --threads 2: the load in two Workers, one merged report that sa
   assert.match(refused.stderr, /^error: --interval: not with --threads/);
 });
 
+Deno.test("bench --threads 8 under deno run's read permission for lib/ only: no thread drops file access while another still loads its modules", async () => {
+  await using server = await startServer(["--quiet"]);
+  const result = await runClient([
+    "bench",
+    "--port",
+    String(server.port),
+    "--threads",
+    "8",
+    "--connections",
+    "8",
+    "--count",
+    "80",
+    "--json",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(decoder.decode(result.stdout)).threads, 8);
+});
+
 Deno.test("echo-client merge: two bench runs' JSON give one report whose percentiles are those of all their samples", async () => {
   await using server = await startServer(["--quiet"]);
   const runs: string[] = [];

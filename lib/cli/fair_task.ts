@@ -26,9 +26,14 @@ import { UsageError } from "./usage_error.ts";
 /** A command's work: runs until done or until `signal` aborts. */
 export type Task<Args> = (args: Args, signal: AbortSignal) => Promise<number>;
 
-type TaskCommand<Args> = { type: "run"; args: Args } | { type: "stop" };
+type TaskCommand<Args> =
+  | { type: "run"; args: Args }
+  | { type: "stop" }
+  | { type: "loaded?" };
 type TaskReport = { type: "done"; code: number };
-type ResultReport<Result> = { type: "result"; result: Result };
+type ResultReport<Result> =
+  | { type: "result"; result: Result }
+  | { type: "loaded" };
 
 /** The folder a task Worker loads its modules from (`lib/`). */
 const LIB = new URL("../", import.meta.url);
@@ -131,10 +136,21 @@ export async function runInWorkers<Args, Result>(
   };
   signal.addEventListener("abort", stop, { once: true });
   try {
+    // Every Worker's modules are loaded before any task starts: a task
+    // drops file access for the whole process, and a Worker still loading
+    // its modules from lib/ would then fail to read them.
+    await Promise.all(
+      threads.map((thread) => thread.send({ type: "loaded?" })),
+    );
     return await Promise.all(
-      threads.map(async (thread, i) =>
-        (await thread.send({ type: "run", args: argsList[i] as Args })).result
-      ),
+      threads.map(async (thread, i) => {
+        const report = await thread.send({
+          type: "run",
+          args: argsList[i] as Args,
+        });
+        if (report.type !== "result") throw new Error("Unexpected report");
+        return report.result;
+      }),
     );
   } finally {
     signal.removeEventListener("abort", stop);
@@ -170,12 +186,16 @@ function serveWork<Args, Result, Report>(
 ): void {
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent<TaskCommand<Args>>) => void) | null;
-    postMessage(message: Report | FailedReport): void;
+    postMessage(message: Report | FailedReport | { type: "loaded" }): void;
   };
   const stop = new AbortController();
   scope.onmessage = async (event) => {
     const command = event.data;
     if (command.type === "stop") return stop.abort();
+    // Answered once this module, and so all the Worker's, has loaded.
+    if (command.type === "loaded?") {
+      return scope.postMessage({ type: "loaded" });
+    }
     try {
       scope.postMessage(report(await task(command.args, stop.signal)));
     } catch (error) {
