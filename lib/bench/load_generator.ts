@@ -153,8 +153,8 @@ export interface LoadReport {
   /** With `udp`: what the datagrams went through. */
   udp?: UdpCounts;
   /**
-   * With `banner`: connections opened while measuring, by the backend
-   * whose banner they read (see `backendOf`), most first.
+   * With `banner`: connections opened (the warm-up's included), by the
+   * backend whose banner they read (see `backendOf`), most first.
    */
   backends?: Record<string, number>;
   /** Loads merged into this one, one per thread (`mergeLoadReports`). */
@@ -555,7 +555,9 @@ async function open(context: LoopContext): Promise<Deno.Conn> {
       const backend = backendOf(
         await readBanner(conn, { timeout: banner.timeout }),
       );
-      if (context.measuring()) banner.backends.add(backend);
+      // The warm-up's connections count too: they carry the measured
+      // load unless --messages-per-connection replaces them.
+      banner.backends.add(backend);
     } catch (error) {
       closeQuietly(conn);
       throw error;
