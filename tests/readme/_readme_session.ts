@@ -58,6 +58,7 @@ const TOOLS: Readonly<Record<string, string>> = {
   "nc.openbsd": "netcat-openbsd",
   npx: "npm",
   curl: "curl",
+  haproxy: "haproxy",
 };
 
 /** A scratch copy of the project with the examples' inputs. */
@@ -221,8 +222,11 @@ export class ReadmeSection implements AsyncDisposable {
    *   print what the README shows; the message quotes its output.
    */
   async run(command: ReadmeCommand): Promise<void> {
-    const background = /&$/.test(command.text) && !/&&$/.test(command.text);
-    const text = this.localize(command.text.replace(/&$/, "").trim());
+    // A comment after the command (`haproxy … &   # on port 9000`) is the
+    // reader's, and says which port a background program listens on.
+    const code = command.text.replace(/\s+#\s.*$/, "");
+    const background = /&$/.test(code) && !/&&$/.test(code);
+    const text = this.localize(code.replace(/&$/, "").trim());
     const server = ECHO_SERVER.test(command.text);
     const expected = command.expected.map((line) => this.#localPaths(line));
     if (server && !background && this.#foreground !== undefined) {
@@ -235,7 +239,7 @@ export class ReadmeSection implements AsyncDisposable {
       try {
         await (server
           ? untilListening(started)
-          : untilConnectable(started, text));
+          : untilConnectable(started, this.localize(command.text)));
       } catch (error) {
         await kill(started);
         throw error;
@@ -346,11 +350,23 @@ async function withTimeout(
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), ms);
   });
-  const status = await Promise.race([started.process.status, timeout]);
+  // Its output too: a process it left behind (`cmd &` inside the command)
+  // holds the pipes open, and must fail the step, not hang the test.
+  const finished = Promise.all([
+    started.process.status,
+    started.stdout.done,
+    started.stderr.done,
+  ]).then(([status]) => status);
+  const status = await Promise.race([finished, timeout]);
   clearTimeout(timer);
   if (status !== "timeout") return status;
   await kill(started);
-  throw failure(started, `still running after ${ms / 1000} s`);
+  throw failure(
+    started,
+    `still running (or something it started holds its output) after ${
+      ms / 1000
+    } s`,
+  );
 }
 
 /** Ends a process group at once and collects its output. */
