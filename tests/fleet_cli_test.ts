@@ -8,10 +8,12 @@
 import assert from "node:assert/strict";
 import {
   freePort,
+  LineCollector,
   PROGRAM_PERMISSIONS,
   requireTool,
   runClient,
   runServer,
+  SERVER_SCRIPT,
   type ServerProcess,
   startServer,
   taskFlags,
@@ -87,9 +89,10 @@ Deno.test("without the permission a banner field needs, the server refuses to st
   const cases: [string, RegExp][] = [
     [
       "{hostname}",
-      /--banner \{hostname\}: reading it needs --allow-sys=hostname/,
+      /--banner: the field \{hostname\} needs --allow-sys=hostname/,
     ],
-    ["{pod}", /--banner \{pod\}: reading it needs --allow-env=POD_NAME/],
+    ["json", /--banner: the field \{hostname\} needs --allow-sys=hostname/],
+    ["{pod}", /--banner: the field \{pod\} needs --allow-env=POD_NAME/],
   ];
   for (const [template, message] of cases) {
     const result = await runServer(
@@ -102,7 +105,39 @@ Deno.test("without the permission a banner field needs, the server refuses to st
   }
 });
 
-Deno.test("over UDP the banner rides ahead of the echo with --udp-banner; without it echo-client --banner says what is missing", async () => {
+Deno.test("without those permissions, on a terminal, a server without --banner starts and does not stop at a permission prompt", async () => {
+  await requireTool("script", ["-V"], "bsdutils");
+  // script(1) gives the server a terminal, where Deno would prompt.
+  const command = [
+    Deno.execPath(),
+    "run",
+    ...PROGRAM_PERMISSIONS,
+    SERVER_SCRIPT,
+  ]
+    .concat(["--port", "0"]).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const output = new LineCollector(child.stdout);
+  try {
+    const first = await output.waitFor(/listening on|Deno requests/);
+    assert.match(
+      first,
+      /^listening on 127\.0\.0\.1:\d+/,
+      output.lines.join("\n"),
+    );
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdin.close().catch(() => {});
+    await output.done;
+  }
+});
+
+Deno.test("over UDP the banner rides ahead of the echo with --udp-banner (to a datagram at least as long); without it echo-client --banner says what is missing", async () => {
   for (const udpBanner of [true, false]) {
     await using server = await startServer([
       "--udp",
@@ -110,22 +145,23 @@ Deno.test("over UDP the banner rides ahead of the echo with --udp-banner; withou
       "{server}",
       ...(udpBanner ? ["--udp-banner"] : []),
     ]);
+    const message = "a datagram longer than its banner";
     const result = await runClient([
       "--port",
       String(server.port),
       "--udp",
       "--banner",
-      "hi",
+      message,
     ]);
     if (udpBanner) {
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(decoder.decode(result.stdout), "hi\n");
+      assert.equal(decoder.decode(result.stdout), `${message}\n`);
       assert.match(result.stderr, /^banner: 127\.0\.0\.1:\d+$/m);
     } else {
       assert.equal(result.code, 1);
       assert.match(
         result.stderr,
-        /has no banner line: is the server started with --banner and --udp-banner\?/,
+        /has no banner line: is the server started with --banner and --udp-banner, and is the datagram at least as long as the banner\?/,
       );
     }
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MAX_VALUE_LENGTH } from "./banner_template.ts";
 import { printableBanner } from "./read_banner.ts";
 
 /**
@@ -20,7 +21,9 @@ export const OTHER_BACKENDS = "(other)";
 
 /**
  * The backend a banner names: a JSON banner's `pod`, else its
- * `hostname`; any other banner is its own name. Printable ASCII only.
+ * `hostname`; any other banner is its own name. Printable ASCII only, at
+ * most {@linkcode MAX_VALUE_LENGTH} characters (a hostile server could
+ * send 16 KiB lines, each one new).
  *
  * @param banner The line the server sent.
  * @returns The backend's name.
@@ -44,13 +47,24 @@ export function backendOf(banner: string): string {
           : typeof hostname === "string"
           ? hostname
           : undefined;
-        if (name !== undefined) return printableBanner(name);
+        if (name !== undefined) return backendName(name);
       }
     } catch {
       // Not JSON after all: the line is the name.
     }
   }
-  return printableBanner(banner);
+  return backendName(banner);
+}
+
+/**
+ * A backend's name as it may be printed and kept: printable ASCII, cut
+ * at {@linkcode MAX_VALUE_LENGTH} characters.
+ *
+ * @param text A name from a banner, or from a report file.
+ * @returns The name.
+ */
+export function backendName(text: string): string {
+  return printableBanner(text.slice(0, MAX_VALUE_LENGTH));
 }
 
 /** Answers per backend. */
@@ -105,7 +119,8 @@ export class BackendTally {
  * ```
  */
 export function formatBackends(counts: Record<string, number>): string {
-  const entries = Object.entries(counts).sort(([, x], [, y]) => y - x);
+  const entries = Object.entries(counts).filter(([, count]) => count > 0)
+    .sort(([, x], [, y]) => y - x);
   const total = entries.reduce((sum, [, count]) => sum + count, 0);
   return entries.map(([name, count]) =>
     `${name} ${Math.round(100 * count / total)} % (${count})`

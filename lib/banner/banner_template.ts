@@ -60,8 +60,9 @@ export const MAX_VALUE_LENGTH = 253;
 /**
  * The most bytes a rendered banner can have, newline included. The worst
  * cases stay below it: a text template of 256 characters names at most
- * 51 fields (`{pod}`), 13,159 bytes at 253 each; the JSON form, every
- * field at its longest and each character escaped (`\u001b`), 15,301.
+ * 51 fields (`{pod}`), 12,905 bytes with each at 253 characters; the JSON
+ * form, every field at its longest and each character escaped
+ * (`\u001b`), 15,302.
  * Real banners are a hundred bytes or so.
  */
 export const MAX_BANNER_BYTES = 16 * 1024;

@@ -64,9 +64,10 @@ export async function readBanner(
       }
       const n = await conn.read(buffer.subarray(received));
       if (n === null) {
+        // Without what did come: it is not echo, and it is the
+        // server's, unescaped, which the caller would print.
         throw new EchoMismatchError(
           "The server closed the connection before sending its banner",
-          buffer.subarray(0, received),
         );
       }
       const end = buffer.subarray(received, received + n).indexOf(NEWLINE);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { BackendTally } from "../banner/mod.ts";
+import { backendName, BackendTally } from "../banner/mod.ts";
 import { type HistogramData, LatencyHistogram } from "./latency_histogram.ts";
 import {
   ERROR_CAUSES,
@@ -223,7 +223,8 @@ function counts(value: unknown, name: string): Record<string, number> {
     ) {
       throw new TypeError(`Field "${name}.${key}": expected a count`);
     }
-    tally.add(key, count);
+    // Names are the files', not ours: made printable like any banner.
+    tally.add(backendName(key), count);
   }
   return tally.toJson();
 }

@@ -20,7 +20,9 @@ export const HOST_ENV = {
 /**
  * Reads the host's name and the downward API's variables. Each needs a
  * permission (`--allow-sys=hostname`, `--allow-env=POD_NAME,…`); one the
- * process lacks leaves its field out.
+ * process lacks leaves its field out. Only what is granted already is
+ * read: under `deno run` on a terminal, asking would stop the server at a
+ * permission prompt.
  *
  * @returns What could be read, and this release's version.
  *
@@ -32,10 +34,15 @@ export const HOST_ENV = {
  */
 export function readHostFacts(): HostFacts {
   const facts: HostFacts = { version: VERSION };
-  const hostname = permitted(() => Deno.hostname());
-  if (hostname !== undefined && hostname !== "") facts.hostname = hostname;
+  if (missingPermission("hostname") === undefined) {
+    const hostname = Deno.hostname();
+    if (hostname !== "") facts.hostname = hostname;
+  }
   for (const [field, name] of Object.entries(HOST_ENV)) {
-    const value = permitted(() => Deno.env.get(name));
+    if (missingPermission(field as keyof typeof HOST_ENV) !== undefined) {
+      continue;
+    }
+    const value = Deno.env.get(name);
     if (value !== undefined && value !== "") {
       facts[field as keyof typeof HOST_ENV] = value;
     }
@@ -62,13 +69,4 @@ export function missingPermission(
   return field === "hostname"
     ? "--allow-sys=hostname"
     : `--allow-env=${HOST_ENV[field]}`;
-}
-
-function permitted<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) return undefined;
-    throw error;
-  }
 }

@@ -110,8 +110,9 @@ Options:
   --max-pending-headers N  Trusted proxies' connections waiting for their
                            header, at most (split between --workers); more
                            are refused (default: ${DEFAULT_MAX_PENDING_HEADERS})
-  --admin-port PORT        Serve /healthz, /readyz and /metrics (Prometheus)
-                           over HTTP on this port; 0 picks one (default: off)
+  --admin-port PORT        Serve /healthz, /readyz, /metrics (Prometheus) and
+                           /info over HTTP on this port; 0 picks one
+                           (default: off)
   --admin-host HOST        Address for the admin endpoint (default: ${DEFAULT_HOST})
   --admin-faults           Let PUT /faults on the admin endpoint change the
                            faults while serving (GET /faults shows them)
@@ -119,10 +120,12 @@ Options:
                            echoing: which backend answered. Fields:
                            {hostname} {pod} {namespace} {node} {server}
                            {peer} {proxy_client} {sni} {alpn} {version};
-                           json for all of them (default: off, the echo
-                           is byte-exact)
+                           json for all of them ({sni} needs the default
+                           --handshake-timeout; default: off, the echo is
+                           byte-exact)
   --udp-banner             With --banner and --udp: put the line ahead of
-                           every UDP answer too
+                           UDP answers too, to datagrams at least as long
+                           as the line
 
 Fault injection (default: none; see the README's "Fault injection"):
   --delay DURATION         Hold each echoed chunk (UDP: datagram) this long
@@ -347,6 +350,11 @@ function parseBanner(
   }
   if (inUdp && !udp) {
     throw new UsageError("--udp-banner: only with --udp: see --help");
+  }
+  if (values["no-tcp"] === true && !inUdp) {
+    throw new UsageError(
+      "--banner: with --no-tcp, only --udp-banner sends it: see --help",
+    );
   }
   return {
     template: parseFlagValue("banner", template, parseBannerTemplate),

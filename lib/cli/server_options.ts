@@ -109,7 +109,7 @@ function checkBannerPermissions(
     const flag = missingPermission(field);
     if (flag !== undefined) {
       throw new Deno.errors.NotCapable(
-        `--banner {${field}}: reading it needs ${flag} under deno run`,
+        `--banner: the field {${field}} needs ${flag} under deno run`,
       );
     }
   }

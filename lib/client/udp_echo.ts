@@ -190,7 +190,7 @@ function withoutBanner(
     throw new EchoMismatchError(
       `UDP answer from "${
         formatAddress({ transport: "udp", ...server })
-      }" has no banner line: is the server started with --banner and --udp-banner?`,
+      }" has no banner line: is the server started with --banner and --udp-banner, and is the datagram at least as long as the banner?`,
       answer,
     );
   }

@@ -405,7 +405,7 @@ class UdpProber implements Prober {
         if (split === undefined) {
           result.failure = "altered";
           result.error =
-            "the answer has no banner line: is the server started with --banner and --udp-banner?";
+            "the answer has no banner line: is the server started with --banner and --udp-banner, and the probe (-s) at least as long as the banner?";
           return result;
         }
         echo = split.echo;

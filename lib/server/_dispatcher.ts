@@ -256,6 +256,20 @@ export class Dispatcher implements Disposable {
       this.#release(conn);
       return;
     }
+    // Its banner first: a client that waits for it (echo-client --banner)
+    // would otherwise wait for us while we wait for its first bytes. Over
+    // TLS the client speaks first anyway, and the banner follows the
+    // handshake.
+    const banner = this.#options.banner;
+    const greeted = banner !== undefined && !startsTlsLater(conn);
+    if (greeted) {
+      const line = greeting(banner, conn, undefined, conn.localAddr, undefined);
+      if (await sendBanner(conn, line, this.#connectionOptions) !== undefined) {
+        this.#admission.release(admitted);
+        this.#release(conn);
+        return;
+      }
+    }
     let first: ProxiedConnection | undefined;
     let refusal: Refusal;
     try {
@@ -276,7 +290,7 @@ export class Dispatcher implements Disposable {
       };
     }
     if (first !== undefined && !first.header) {
-      this.#serve(conn, admitted, { read: first.rest });
+      this.#serve(conn, admitted, { read: first.rest, greeted });
       return;
     }
     this.#refuse(conn, refusal);
@@ -287,14 +301,16 @@ export class Dispatcher implements Disposable {
   /**
    * Echoes on a connection admitted as `ticket`, logs and counts it, and
    * releases it when it ends. `proxyClient`: the client a PROXY header
-   * named; `read`: bytes already read from it.
+   * named; `read`: bytes already read from it; `greeted`: its banner is
+   * sent already.
    */
   #serve(
     accepted: StreamConn,
     ticket: AdmissionTicket,
-    { proxyClient, read }: {
+    { proxyClient, read, greeted = false }: {
       proxyClient?: Deno.Addr | undefined;
       read?: Uint8Array | undefined;
+      greeted?: boolean;
     },
   ): void {
     const client = proxyClient ?? accepted.remoteAddr;
@@ -324,7 +340,10 @@ export class Dispatcher implements Disposable {
     const options = prefix === undefined
       ? this.#connectionOptions
       : { ...this.#connectionOptions, prefix };
-    const banner = this.#options.banner;
+    // A blackholed connection never answers, not even with a banner.
+    const banner = greeted || faults.includes("blackhole")
+      ? undefined
+      : this.#options.banner;
     const echo = isTls(conn) || banner !== undefined
       ? openThenServe(conn, options, service.serve, {
         handshakeTimeout: this.#handshakeTimeout,
@@ -396,7 +415,9 @@ async function openThenServe(
     const failed = await sendBanner(conn, opening.greeting(tls), options);
     if (failed !== undefined) return failed;
   }
-  return await serve(conn, options);
+  // Not awaited: this frame, and the closures it holds, can go while the
+  // connection is served.
+  return serve(conn, options);
 }
 
 /**

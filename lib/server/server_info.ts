@@ -121,6 +121,7 @@ function settings(
     },
     max_connections: finiteOrNull(limits.maxConnections),
     max_connections_per_ip: options.maxConnectionsPerIp ?? null,
+    ipv6_prefix: options.ipv6Prefix ?? 64,
     idle_timeout_ms: limits.idleTimeout ?? 0,
     handshake_timeout_ms: limits.handshakeTimeout ?? 0,
     drain_timeout_ms: limits.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS,

@@ -21,6 +21,7 @@ import {
   delay,
   formatAddress,
   MAX_UDP_PAYLOAD,
+  MAX_UDP_PAYLOAD_IPV4,
 } from "../net/mod.ts";
 import { EventThrottle, Logger } from "../log/mod.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
@@ -77,8 +78,10 @@ export interface ServeUdpEchoOptions {
   /** Faults for datagrams: drop, duplicate, delay. @default {none} */
   faults?: FaultBoard;
   /**
-   * With `banner.udp`: every answer starts with the banner line. One that
-   * would not fit in a datagram goes without it.
+   * With `banner.udp`: answers start with the banner line, when the
+   * datagram is at least as long as the line (so an answer is never more
+   * than twice its request: a spoofed source gains little by reflecting
+   * off us) and both fit in one datagram; other answers go without it.
    * @default {answers are the echo alone}
    */
   banner?: ServerBanner;
@@ -208,7 +211,7 @@ export async function serveUdpEcho(
       if (answered === undefined) continue;
       const reply = banner === undefined
         ? answered
-        : withBanner(banner, socket.addr, peer, answered);
+        : withBanner(banner, socket.addr, peer, answered, data.length);
       const fate = faults?.next() ?? NORMAL_FATE;
       const holds = fate.delayMs > 0 &&
         delayedBytes + reply.length <= MAX_DELAYED_BYTES;
@@ -261,21 +264,30 @@ function answerFor(
 }
 
 /**
- * `answer` behind the banner line for `peer`, or `answer` alone if both
- * would not fit in one datagram.
+ * `answer` (to a datagram of `requestLength` bytes) behind the banner line
+ * for `peer`; or `answer` alone if the request is shorter than the line
+ * (no amplification beyond 2x) or both would not fit in one datagram.
  */
 function withBanner(
   banner: ServerBanner,
   local: Deno.Addr,
   peer: Deno.Addr,
   answer: Uint8Array,
+  requestLength: number,
 ): Uint8Array {
   const line = renderBanner(banner.template, {
     ...banner.host,
     server: formatAddress(local),
     peer: formatAddress(peer),
   });
-  if (line.length + answer.length > MAX_UDP_PAYLOAD) return answer;
+  // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d.
+  const host = (peer as Deno.NetAddr).hostname;
+  const limit = host.includes(":") && !/^::ffff:\d/i.test(host)
+    ? MAX_UDP_PAYLOAD
+    : MAX_UDP_PAYLOAD_IPV4;
+  if (line.length > requestLength || line.length + answer.length > limit) {
+    return answer;
+  }
   const reply = new Uint8Array(line.length + answer.length);
   reply.set(line);
   reply.set(answer, line.length);

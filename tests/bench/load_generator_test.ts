@@ -406,3 +406,24 @@ Deno.test("a server without a banner fails each banner connection with a timeout
   assert.ok(report.errorsByCause.timeout >= 1, JSON.stringify(report));
   assert.match(report.errorSamples[0] ?? "", /No banner line within/);
 });
+
+Deno.test("backend names read back from a report file are made printable and short, and a bad count is refused", async () => {
+  await using server = startEchoServer();
+  const report = reportToJson(
+    await runLoad({ endpoint: loopback(server.port), count: 1 }),
+  );
+  const withBackends = (backends: unknown) =>
+    JSON.parse(JSON.stringify({ ...report, backends }));
+  const read = reportFromJson(
+    withBackends({ "\u001b[31mred": 2, ["z".repeat(1_000)]: 1 }),
+  );
+  assert.deepEqual(
+    Object.keys(read.backends ?? {}).map((name) => name.length),
+    [8, 253],
+  );
+  assert.equal(Object.keys(read.backends ?? {})[0], "?[31mred");
+  assert.throws(
+    () => reportFromJson(withBackends({ a: "many" })),
+    /Field "backends.a": expected a count/,
+  );
+});

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { parseBannerTemplate, readBanner } from "../../lib/banner/mod.ts";
 import { parseCidr } from "../../lib/access/mod.ts";
+import { FaultBoard } from "../../lib/faults/mod.ts";
 import { connectWithTimeout, listenTls } from "../../lib/net/mod.ts";
 import {
   serveEcho,
@@ -107,7 +108,7 @@ Deno.test("over TLS the banner comes after the handshake and shows the client's 
   await done;
 });
 
-Deno.test("with banner.udp every UDP answer starts with the line, and without it answers stay the echo alone", async () => {
+Deno.test("with banner.udp a UDP answer starts with the line, unless the datagram is shorter than the line (no more than 2x amplification); without it answers stay the echo alone", async () => {
   for (const udp of [true, false]) {
     const socket = Deno.listenDatagram({
       transport: "udp",
@@ -126,19 +127,45 @@ Deno.test("with banner.udp every UDP answer starts with the line, and without it
       port: 0,
     });
     const { port } = socket.addr as Deno.NetAddr;
-    await client.send(new TextEncoder().encode("ping"), {
-      transport: "udp",
-      hostname: "127.0.0.1",
-      port,
-    });
-    const [answer] = await client.receive();
+    const server = { transport: "udp" as const, hostname: "127.0.0.1", port };
     const own = (client.addr as Deno.NetAddr).port;
+    const line = `echo-0 127.0.0.1:${own}\n`;
+    const long = "x".repeat(line.length);
+    await client.send(new TextEncoder().encode(long), server);
+    const [answer] = await client.receive();
     assert.equal(
       new TextDecoder().decode(answer),
-      udp ? `echo-0 127.0.0.1:${own}\nping` : "ping",
+      udp ? line + long : long,
     );
+    await client.send(new TextEncoder().encode("ping"), server);
+    const [short] = await client.receive();
+    assert.equal(new TextDecoder().decode(short), "ping", "no amplification");
     client.close();
     stop.abort();
     await done;
   }
+});
+
+Deno.test("with PROXY protocol on, a client that is not a trusted proxy gets its banner at once, before it sends anything, then its echo", async () => {
+  await using server = startEchoServer({
+    banner: banner("{pod} {proxy_client}"),
+    proxyProtocol: { trustedProxies: [parseCidr("127.0.0.2")] },
+    limits: { handshakeTimeout: 60_000 },
+  });
+  using conn = await connect(server.port);
+  const { line, echo } = await bannerThenEcho(conn, new Uint8Array([7, 8, 9]));
+  assert.equal(line, "echo-0 -");
+  assert.deepEqual(echo, new Uint8Array([7, 8, 9]));
+});
+
+Deno.test("a blackholed connection gets no banner either: it never answers", async () => {
+  await using server = startEchoServer({
+    banner: banner("{pod}"),
+    faults: new FaultBoard({ blackhole: true }),
+  });
+  using conn = await connect(server.port);
+  await assert.rejects(
+    readBanner(conn, { timeout: 200 }),
+    /No banner line within/,
+  );
 });
