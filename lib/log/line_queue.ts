@@ -116,13 +116,14 @@ export class LineQueue {
    */
   async flush(timeoutMs: number): Promise<boolean> {
     if (!this.#writing) return true;
-    this.#idle ??= Promise.withResolvers();
+    // Held here: the pump clears the field when it finishes.
+    const idle = this.#idle ??= Promise.withResolvers();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     const done = await Promise.race([
-      this.#idle.promise.then(() => true),
+      idle.promise.then(() => true),
       timeout,
     ]);
     clearTimeout(timer);
