@@ -574,3 +574,45 @@ export async function untilAccepting(port: number): Promise<void> {
     }
   }
 }
+
+/**
+ * HAProxy in TCP mode with `sections` (frontends and backends) after the
+ * common settings, running until disposed; resolves once every port in
+ * `ports` accepts. Fails, naming the package, without HAProxy.
+ */
+export async function startHaproxy(
+  sections: string,
+  ports: number[],
+): Promise<AsyncDisposable> {
+  await requireTool("haproxy", ["-v"], "haproxy");
+  const dir = await Deno.makeTempDir();
+  const config = `${dir}/haproxy.cfg`;
+  await Deno.writeTextFile(
+    config,
+    `global
+  maxconn 64
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+${sections}`,
+  );
+  const haproxy = new Deno.Command("haproxy", {
+    args: ["-f", config, "-db"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    haproxy.kill("SIGTERM");
+    await haproxy.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    for (const port of ports) await untilAccepting(port);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { [Symbol.asyncDispose]: stop };
+}

@@ -15,9 +15,9 @@ import {
   runServer,
   SERVER_SCRIPT,
   type ServerProcess,
+  startHaproxy,
   startServer,
   taskFlags,
-  untilAccepting,
 } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -168,7 +168,6 @@ Deno.test("over UDP the banner rides ahead of the echo with --udp-banner (to a d
 });
 
 Deno.test("behind HAProxy round robin, ping --reconnect --banner and bench --banner count each backend's share", async () => {
-  await requireTool("haproxy", ["-v"], "haproxy");
   await using a = await startServer(["--banner", "{pod}", "--quiet"], {
     env: { POD_NAME: "echo-a" },
     permissions: taskFlags("serve"),
@@ -178,18 +177,8 @@ Deno.test("behind HAProxy round robin, ping --reconnect --banner and bench --ban
     permissions: taskFlags("serve"),
   });
   const front = freePort();
-  const dir = await Deno.makeTempDir();
-  const config = `${dir}/haproxy.cfg`;
-  await Deno.writeTextFile(
-    config,
-    `global
-  maxconn 64
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend echo
+  await using _haproxy = await startHaproxy(
+    `frontend echo
   bind 127.0.0.1:${front}
   default_backend pods
 backend pods
@@ -197,14 +186,9 @@ backend pods
   server a 127.0.0.1:${a.port}
   server b 127.0.0.1:${b.port}
 `,
+    [front],
   );
-  const haproxy = new Deno.Command("haproxy", {
-    args: ["-f", config, "-db"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await untilAccepting(front);
+  {
     const ping = await runClient([
       "ping",
       "--port",
@@ -253,9 +237,5 @@ backend pods
       decoder.decode(text.stdout),
       /^backends: echo-[ab] 50 % \(1\), echo-[ab] 50 % \(1\)$/m,
     );
-  } finally {
-    haproxy.kill("SIGTERM");
-    await haproxy.status;
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -18,8 +18,8 @@ import {
   requireTool,
   roundTrip,
   runClient,
+  startHaproxy,
   startServer,
-  untilAccepting,
 } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -112,7 +112,6 @@ Deno.test("/readyz turns 503 when the drain begins while /healthz stays 200, and
 });
 
 Deno.test("behind HAProxy (send-proxy and send-proxy-v2) clients appear under their own addresses, the allow list admits one and denies another, and a client that skips the proxy is refused", async () => {
-  await requireTool("haproxy", ["-v"], "haproxy");
   await using server = await startServer([
     "--proxy-protocol",
     "--allow",
@@ -121,18 +120,8 @@ Deno.test("behind HAProxy (send-proxy and send-proxy-v2) clients appear under th
     "json",
   ]);
   const [v1, v2] = [freePort(), freePort()];
-  const dir = await Deno.makeTempDir();
-  const config = `${dir}/haproxy.cfg`;
-  await Deno.writeTextFile(
-    config,
-    `global
-  maxconn 64
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend v1
+  await using _haproxy = await startHaproxy(
+    `frontend v1
   bind 127.0.0.1:${v1}
   default_backend echo_v1
 frontend v2
@@ -143,15 +132,9 @@ backend echo_v1
 backend echo_v2
   server echo 127.0.0.1:${server.port} send-proxy-v2
 `,
+    [v1, v2],
   );
-  const haproxy = new Deno.Command("haproxy", {
-    args: ["-f", config, "-db"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    // HAProxy is up once both frontends accept.
-    for (const port of [v1, v2]) await untilAccepting(port);
+  {
     const hello = encoder.encode("hello\n");
     assert.deepEqual(await echoFrom(v1, "127.0.0.5", hello), hello);
     assert.deepEqual(await echoFrom(v2, "127.0.0.5", hello), hello);
@@ -184,10 +167,6 @@ backend echo_v2
       opens.every((peer: string) => /^127\.0\.0\.5:\d+$/.test(peer)),
       opens.join(),
     );
-  } finally {
-    haproxy.kill("SIGTERM");
-    await haproxy.status;
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
