@@ -10,35 +10,32 @@
  * stays silent would keep a descriptor after `close()`, whatever deadline
  * the server sets.
  *
- * So the TCP socket is ours, a `node:net` socket, and TLS starts on it
- * through `node:tls` (`_tls_session.ts`), which in Deno 2.9 runs the
- * runtime's TLS layer natively on the socket's handle: destroying the
- * socket frees it at once. Earlier versions relayed clients to an
- * internal `Deno.listenTls` on loopback (any local program could fill that
- * listener's accept queue, and every connection left a TIME_WAIT socket
- * on the internal hop), then ran `node:tls` over an in-memory stream fed
- * from a `Deno.TcpConn` (every record crossed into JavaScript and back).
+ * So the TCP socket is ours (`Deno.listen`), and TLS runs over it through
+ * `node:tls` with an in-memory stream in between (see `_tls_over_tcp.ts`):
+ * closing a connection closes its socket at once. We read the socket only
+ * for a reader that wants bytes, because `node:tls` server sockets keep
+ * decrypting while paused. An earlier version relayed clients to an
+ * internal `Deno.listenTls` on loopback instead; any local program could
+ * fill that listener's accept queue (blocking TLS for minutes), and every
+ * connection left a TIME_WAIT socket on the internal hop.
  *
- * The cost, against `Deno.listenTls` and Go's crypto/tls on the same
- * machine (experiments/tls_vs_go.py): see the README's Performance
- * section.
+ * The cost, against `Deno.listenTls` (experiments/tls_pingpong_ab.ts, 50
+ * connections ping-ponging 64 B): about half its round trips per second
+ * and twice its CPU per round trip (the relay: about 0.4x and 2.9x), and
+ * some 43 KiB per idle connection instead of 20 KiB (the relay: 32 KiB).
  *
  * Connections look like `Deno.TlsConn` to the echo loop: `read`, `write`,
- * `closeWrite`, `close`, `handshake`, and the client's own address.
+ * `closeWrite`, `close`, `handshake`, and the client's own address. A
+ * client's FIN without close_notify ends its input like close_notify does
+ * (as in Node's TLS servers): what it truncates is the client's own data,
+ * whose length the client knows.
  *
  * @module
  */
 
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
-import type net from "node:net";
-import { listenNodeSockets, type NodeListener } from "./_node_listener.ts";
-import { NodeSocketConn } from "./_node_socket_conn.ts";
-import {
-  nativeTlsAvailable,
-  serveTls,
-  type TlsSessionInfo,
-} from "./_tls_session.ts";
+import { serveTls, type TlsSessionInfo } from "./_tls_over_tcp.ts";
 import type { StreamConn, StreamListener } from "./stream.ts";
 
 /** Options for {@linkcode listenTls}. */
@@ -120,31 +117,29 @@ export function listenTls(
 export function listenTls(
   options: ListenTlsOptions,
 ): Promise<StreamListener<TlsStreamConn | PlainBeforeTls> & Disposable>;
-export async function listenTls(
+export function listenTls(
   options: ListenTlsOptions,
 ): Promise<StreamListener<TlsStreamConn | PlainBeforeTls> & Disposable> {
-  const context = secureContext(options.cert, options.key);
-  native ??= nativeTlsAvailable();
-  if (!await native) {
-    throw new Error(
-      "This Deno's node:tls lacks the TCP handle the TLS listener needs for flow control (Deno 2.9 has it): serve TLS with --handshake-timeout 0s instead",
-    );
+  let context: SecureContext;
+  try {
+    context = secureContext(options.cert, options.key);
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const listener = await listenNodeSockets({
+  const listener = Deno.listen({
     hostname: options.hostname,
     port: options.port,
     ...(options.reusePort && { reusePort: true }),
   });
-  return new TlsListener(
-    listener,
-    context,
-    options.alpnProtocols,
-    options.deferHandshake ?? false,
+  return Promise.resolve(
+    new TlsListener(
+      listener,
+      context,
+      options.alpnProtocols,
+      options.deferHandshake ?? false,
+    ),
   );
 }
-
-/** Whether TLS can run on our own sockets here, found out once. */
-let native: Promise<boolean> | undefined;
 
 /**
  * The certificate and key, checked now: `node:tls` would take anything and
@@ -176,13 +171,13 @@ function describe(error: unknown): string {
 class TlsListener
   implements StreamListener<TlsStreamConn | PlainBeforeTls>, Disposable {
   readonly addr: Deno.Addr;
-  readonly #listener: NodeListener;
+  readonly #listener: Deno.TcpListener;
   readonly #context: SecureContext;
   readonly #alpnProtocols: string[] | undefined;
   readonly #deferHandshake: boolean;
 
   constructor(
-    listener: NodeListener,
+    listener: Deno.TcpListener,
     context: SecureContext,
     alpnProtocols: string[] | undefined,
     deferHandshake: boolean,
@@ -199,20 +194,25 @@ class TlsListener
    * under `deferHandshake`.
    */
   async accept(): Promise<TlsStreamConn | PlainBeforeTls> {
-    const socket: net.Socket = await this.#listener.accept();
-    // Without it, a record written while an earlier one is unacknowledged
-    // (the first echo after the session tickets) waits for the client's
-    // delayed ACK: 40 ms.
-    socket.setNoDelay(true);
+    // A client reset before we got to it fails here like any accept error.
+    const socket = await this.#listener.accept();
+    try {
+      // Without it, a record written while an earlier one is unacknowledged
+      // (the first echo after the session tickets) waits for the client's
+      // delayed ACK: 40 ms.
+      socket.setNoDelay(true);
+    } catch {
+      // A socket that refuses it is broken already; its first read
+      // reports that, as this connection's error rather than the listener's.
+    }
     if (!this.#deferHandshake) {
       return serveTls(socket, this.#context, this.#alpnProtocols);
     }
     const context = this.#context;
     const alpnProtocols = this.#alpnProtocols;
-    const plain = new NodeSocketConn(socket);
-    return Object.assign(plain, {
+    return Object.assign(socket, {
       startTls: (initial: Uint8Array): TlsStreamConn =>
-        serveTls(plain.release(initial), context, alpnProtocols),
+        serveTls(socket, context, alpnProtocols, initial),
     });
   }
 
@@ -221,6 +221,10 @@ class TlsListener
   }
 
   [Symbol.dispose](): void {
-    this.#listener.close();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
   }
 }
