@@ -169,6 +169,11 @@ class TlsOverTcp implements TlsSession {
       this.#wakeReader();
     });
     tls.on("error", (error: Error) => this.#fail(error));
+    // A TLSSocket not made by tls.Server reports errors after the
+    // handshake (a bad record MAC, a plaintext alert, too many KeyUpdates)
+    // only as `_tlsError`: without this the session would stay open, its
+    // socket read and the input buffered without bound.
+    tls.on("_tlsError", (error: Error) => this.#fail(error));
     this.#handshake.promise.catch(() => {}); // reported by handshake()
     this.#receive(initial);
   }

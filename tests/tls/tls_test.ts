@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import net from "node:net";
+import tls from "node:tls";
 import { connectWithTimeout, listenTls } from "../../lib/net/mod.ts";
 import { serveEcho } from "../../lib/server/mod.ts";
 import {
@@ -340,4 +342,41 @@ Deno.test("over TLS, a client that sends without reading is stalled with bounded
     assert.equal(echo.length, total);
     assert.ok(bytesEqual(echo, patternChunk(5, 0, total)), "echo intact");
   });
+});
+
+Deno.test("a TLS error after the handshake (a plaintext alert record) closes the connection: the server does not go on reading and buffering", async () => {
+  const material = await generateSelfSigned(["127.0.0.1"]);
+  await using server = await startTlsServer(material, 10_000);
+  const raw = net.connect(server.port, "127.0.0.1");
+  raw.on("error", () => {});
+  const secure = tls.connect({
+    socket: raw,
+    ca: material.cert,
+    checkServerIdentity: () => undefined,
+  });
+  secure.on("error", () => {});
+  // One echo first: the server's side of the handshake is done.
+  await new Promise((resolve) => secure.once("secureConnect", resolve));
+  secure.write("x");
+  await new Promise((resolve) => secure.once("data", resolve));
+  const closed = new Promise((resolve) => raw.once("close", resolve));
+  raw.write(Uint8Array.of(21, 3, 3, 0, 2, 2, 40)); // an unencrypted alert
+  const zeros = new Uint8Array(64 * 1024);
+  let sent = 0;
+  let open = true;
+  closed.then(() => open = false);
+  while (open && sent < 256 * 1024 * 1024) {
+    const more = raw.write(zeros);
+    sent += zeros.length;
+    if (!more) {
+      await Promise.race([
+        new Promise((resolve) => raw.once("drain", resolve)),
+        closed,
+      ]);
+    }
+  }
+  raw.destroy();
+  assert.ok(!open, `still open after ${sent} bytes`);
+  assert.ok(sent < 64 * 1024 * 1024, `the server took ${sent} bytes`);
+  await server.log.waitFor(/"event":"close"/);
 });
