@@ -20,6 +20,9 @@ SERVERS = {
   "go": ["taskset", "-c", "0", f"{KIT}/peers/go_tls_echo", "{port}", f"{D}/cert.pem", f"{D}/key.pem", "127.0.0.1"],
   "ours": ["taskset", "-c", "0", "deno", "run", "-A", "--v8-flags=--max-semi-space-size=4", f"{ROOT}/server.ts", "--port", "{port}", "--tls-cert", f"{D}/cert.pem", "--tls-key", f"{D}/key.pem", "--quiet"],
   "direct": ["taskset", "-c", "0", "deno", "run", "-A", "--v8-flags=--max-semi-space-size=4", f"{ROOT}/server.ts", "--port", "{port}", "--tls-cert", f"{D}/cert.pem", "--tls-key", f"{D}/key.pem", "--handshake-timeout", "0s", "--quiet"],
+  # node:tls started on accepted node:net sockets: fast, but unbounded
+  # (experiments/tls_native_upgrade.ts).
+  "upgrade": ["taskset", "-c", "0", "deno", "run", "-A", f"{ROOT}/experiments/tls_upgrade_echo.ts", "{port}", f"{D}/cert.pem", f"{D}/key.pem"],
 }
 CELLS = {
   "pp1": ["--connections", "1", "--size", "64"],
@@ -51,13 +54,16 @@ for rnd in range(ROUNDS):
                 results.setdefault((cell, name), []).append((value, p999, r["errors"] + r["mismatches"]))
             finally:
                 proc.terminate(); proc.wait()
-print("| cell | Go TLS | ours default | ratio | ours direct | ratio | p99.9 Go / default / direct | errors |")
-print("|---|---|---|---|---|---|---|---|")
+print("| cell | Go TLS | ours default | ratio | ours direct | ratio | upgrade | ratio | p99.9 Go / default / direct / upgrade | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for cell in CELLS:
-    go = results[(cell, "go")]; ours = results[(cell, "ours")]; direct = results[(cell, "direct")]
+    go = results[(cell, "go")]; ours = results[(cell, "ours")]; direct = results[(cell, "direct")]; upgrade = results[(cell, "upgrade")]
     ratios = lambda xs: [x[0] / g[0] for x, g in zip(xs, go)]
     med = lambda xs: statistics.median(x[0] for x in xs)
     p = lambda xs: statistics.median(x[1] for x in xs) / 1000 if xs[0][1] is not None else float("nan")
     unit = "MB/s" if cell == "st8" else "/s"
-    ro, rd = ratios(ours), ratios(direct)
-    print(f"| {cell} | {med(go):,.0f}{unit} | {med(ours):,.0f}{unit} | {statistics.median(ro):.2f} [{min(ro):.2f}-{max(ro):.2f}] | {med(direct):,.0f}{unit} | {statistics.median(rd):.2f} [{min(rd):.2f}-{max(rd):.2f}] | {p(go):.1f} / {p(ours):.1f} / {p(direct):.1f} ms | {sum(x[2] for x in go+ours+direct)} |")
+    cols = []
+    for xs in (ours, direct, upgrade):
+        r = ratios(xs)
+        cols.append(f"{med(xs):,.0f}{unit} | {statistics.median(r):.2f} [{min(r):.2f}-{max(r):.2f}]")
+    print(f"| {cell} | {med(go):,.0f}{unit} | {' | '.join(cols)} | {p(go):.1f} / {p(ours):.1f} / {p(direct):.1f} / {p(upgrade):.1f} ms | {sum(x[2] for x in go+ours+direct+upgrade)} |")
