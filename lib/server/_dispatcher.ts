@@ -261,7 +261,8 @@ export class Dispatcher implements Disposable {
     // TLS the client speaks first anyway, and the banner follows the
     // handshake.
     const banner = this.#options.banner;
-    const greeted = banner !== undefined && !startsTlsLater(conn);
+    const greeted = banner !== undefined && !startsTlsLater(conn) &&
+      this.#options.faults?.current().blackhole !== true;
     if (greeted) {
       const line = greeting(banner, conn, undefined, conn.localAddr, undefined);
       if (await sendBanner(conn, line, this.#connectionOptions) !== undefined) {

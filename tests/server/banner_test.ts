@@ -169,3 +169,17 @@ Deno.test("a blackholed connection gets no banner either: it never answers", asy
     /No banner line within/,
   );
 });
+
+Deno.test("with PROXY protocol on and --blackhole, a client that is not a trusted proxy gets no banner either", async () => {
+  await using server = startEchoServer({
+    banner: banner("{pod}"),
+    proxyProtocol: { trustedProxies: [parseCidr("127.0.0.2")] },
+    faults: new FaultBoard({ blackhole: true }),
+    limits: { handshakeTimeout: 60_000 },
+  });
+  using conn = await connect(server.port);
+  await assert.rejects(
+    readBanner(conn, { timeout: 200 }),
+    /No banner line within/,
+  );
+});
