@@ -7,7 +7,12 @@
  */
 
 import { formatDuration } from "../log/mod.ts";
-import { EchoMismatchError, IdleTimer, TimeoutError } from "../net/mod.ts";
+import {
+  bytesEqual,
+  EchoMismatchError,
+  IdleTimer,
+  TimeoutError,
+} from "../net/mod.ts";
 import { MAX_BANNER_BYTES } from "./banner_template.ts";
 
 /** Options for {@linkcode readBanner}. */
@@ -96,22 +101,26 @@ export async function readBanner(
  * line and the echo after it.
  *
  * @param reply The datagram as received.
- * @returns The line (without its newline) and the echo; undefined if the
- * datagram has no newline.
+ * @param sent The datagram it answers: if `reply` is exactly that, no
+ * banner came, though the bytes may hold a newline.
+ * @returns The line (without its newline) and the echo; undefined if no
+ * banner came.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { splitBannerDatagram } from "./read_banner.ts";
+ * const sent = new TextEncoder().encode("hello");
  * const reply = new TextEncoder().encode("pod-a\nhello");
- * assert.equal(splitBannerDatagram(reply)?.banner, "pod-a");
+ * assert.equal(splitBannerDatagram(reply, sent)?.banner, "pod-a");
  * ```
  */
 export function splitBannerDatagram(
   reply: Uint8Array,
+  sent: Uint8Array,
 ): { banner: string; echo: Uint8Array } | undefined {
   const end = reply.indexOf(NEWLINE);
-  if (end < 0) return undefined;
+  if (end < 0 || bytesEqual(reply, sent)) return undefined;
   return {
     banner: decoder.decode(reply.subarray(0, end)),
     echo: reply.subarray(end + 1),

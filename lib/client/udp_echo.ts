@@ -182,10 +182,7 @@ function withoutBanner(
   message: Uint8Array,
   server: UdpEndpoint,
 ): { reply: Uint8Array; banner: string } {
-  // The message itself back: it may hold a newline, but no banner came.
-  const split = bytesEqual(answer, message)
-    ? undefined
-    : splitBannerDatagram(answer);
+  const split = splitBannerDatagram(answer, message);
   if (split === undefined) {
     throw new EchoMismatchError(
       `UDP answer from "${

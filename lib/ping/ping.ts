@@ -397,11 +397,7 @@ class UdpProber implements Prober {
       }
       let echo = reply;
       if (this.#options.banner) {
-        // The probe itself back: its bytes may hold a newline, but no
-        // banner came.
-        const split = bytesEqual(reply, payload)
-          ? undefined
-          : splitBannerDatagram(reply);
+        const split = splitBannerDatagram(reply, payload);
         if (split === undefined) {
           result.failure = "altered";
           result.error =

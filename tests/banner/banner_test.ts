@@ -153,10 +153,21 @@ Deno.test("readBanner takes the line however it is split, and tells a silent, cl
 });
 
 Deno.test("a datagram splits at its first newline; one without a banner is told apart", () => {
-  const split = splitBannerDatagram(encoder.encode("pod-a\nhello\nworld"));
+  const split = splitBannerDatagram(
+    encoder.encode("pod-a\nhello\nworld"),
+    encoder.encode("hello\nworld"),
+  );
   assert.equal(split?.banner, "pod-a");
   assert.equal(decoder.decode(split?.echo), "hello\nworld");
-  assert.equal(splitBannerDatagram(encoder.encode("hello")), undefined);
+  assert.equal(
+    splitBannerDatagram(encoder.encode("hello"), encoder.encode("hello")),
+    undefined,
+  );
+  assert.equal(
+    splitBannerDatagram(encoder.encode("a\nb"), encoder.encode("a\nb")),
+    undefined,
+    "the datagram itself back, newline and all",
+  );
 });
 
 Deno.test("backends are named by a JSON banner's pod or hostname, else by the line, printable only", () => {
